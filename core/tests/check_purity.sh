@@ -9,9 +9,10 @@ fail=0
 
 # Writable data: symbols in .data (D/d) or .bss (B/b, C common). Read-only
 # tables (R/r) are fine. Sanitizer and coverage builds add their own
-# instrumentation symbols, which are not ours.
+# instrumentation symbols (UBSan source locations are the __unnamed_N
+# ones), which are not ours.
 globals=$(printf '%s\n' "$nm_out" | awk '$(NF-1) ~ /^[DdBbC]$/ {print $NF}' \
-	| grep -Ev '^(__(asan|ubsan|sancov|llvm|profc|profd|covrec|start_|stop_)|\.L|__odr_asan)' || true)
+	| grep -Ev '^(__(asan|ubsan|sancov|llvm|profc|profd|covrec|start_|stop_|unnamed_)|\.L|__odr_asan)' || true)
 if [ -n "$globals" ]; then
 	echo "core purity: writable globals found:"; printf '  %s\n' $globals; fail=1
 fi

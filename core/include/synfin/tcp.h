@@ -62,6 +62,8 @@ typedef enum sf_state {
 const char *sf_state_name(sf_state s);
 /* The name `ss` prints for the same Linux state: "SYN-RECV", "ESTAB", "UNCONN", ... */
 const char *sf_state_ss_name(sf_state s);
+/* The name `netstat` prints: "SYN_RECV", "ESTABLISHED", "FIN_WAIT1", "CLOSE", ... */
+const char *sf_state_netstat_name(sf_state s);
 
 /*
  * What caused a state change: the events of RFC 9293 §3.10 (user calls,
@@ -233,12 +235,15 @@ int sf_accept(sf_stack *stack, int sd, sf_endpoint *peer);
 /* CLOSED -> SYN-SENT, sends the SYN. Always non-blocking: returns
  * -EINPROGRESS; completion shows in sf_poll() and SF_SO_ERROR. */
 int sf_connect(sf_stack *stack, int sd, const sf_endpoint *remote);
-/* Queues up to len bytes; returns the count, -EAGAIN if the buffer is full,
- * -EPIPE after shutdown(SHUT_WR)/FIN, -ENOTCONN before the handshake,
- * or the pending error (-ECONNRESET, -ETIMEDOUT, ...). */
+/* Queues up to len bytes; returns the count, -EAGAIN if the buffer is full
+ * or the handshake is not complete yet, -EPIPE after shutdown(SHUT_WR)/FIN or
+ * on a socket that never connected (Linux), or the pending error
+ * (-ECONNRESET, -ETIMEDOUT, ...) once. */
 ssize_t sf_send(sf_stack *stack, int sd, const void *buf, size_t len);
-/* Returns bytes read, 0 at end of stream (peer's FIN), -EAGAIN if nothing is
- * there yet, or the pending error. */
+/* Returns bytes read, 0 at end of stream (peer's FIN, or after
+ * shutdown(SHUT_RD) once the queue is empty), -EAGAIN if nothing is there
+ * yet, -ENOTCONN on a listener or a socket that never connected, or the
+ * pending error (once; then 0). */
 ssize_t sf_recv(sf_stack *stack, int sd, void *buf, size_t len);
 
 enum { SF_SHUT_RD = 0, SF_SHUT_WR = 1, SF_SHUT_RDWR = 2 };
@@ -265,8 +270,8 @@ int sf_poll(sf_stack *stack, int sd);
  * Socket options. Values and units are Linux's, so scripts map one to one:
  * seconds for the keep-alive times, milliseconds for TCP_USER_TIMEOUT,
  * bytes for buffers; SF_SO_LINGER takes -1 (off) or the linger time in seconds
- * (0 means close() aborts with RST); SF_SO_ERROR is read-only and clears the
- * pending error.
+ * (0 means close() aborts with RST); SF_SO_ERROR is read-only, gives the
+ * pending error as a positive errno (like Linux) and clears it.
  */
 typedef enum sf_sockopt {
 	SF_SO_REUSEADDR,
@@ -335,6 +340,8 @@ typedef struct sf_stats {
 	uint64_t challenge_acks_limited;
 	uint64_t retransmits;
 	uint64_t conns_opened, conns_closed;
+	uint64_t drops_not_ours;     /* not addressed to us, or from/to a broadcast or
+				      * multicast address (RFC9293:MUST-57, MUST-63) */
 } sf_stats;
 void sf_get_stats(const sf_stack *stack, sf_stats *stats);
 

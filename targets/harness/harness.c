@@ -1,0 +1,734 @@
+/*
+ * The shared fuzz harness: a stack on a virtual clock with a deterministic
+ * ISN, and one wrapper per event that calls the engine and then runs the
+ * oracles (oracles.c). See harness.h for what is checked.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness_internal.h"
+
+/* Timer firings allowed in one clock step before the harness calls it a
+ * livelock. A real step to the end of every timer (SYN-ACK retries for a full
+ * backlog, 15 data retransmissions, 9 keep-alive probes) stays far below. */
+#define FZ_MAX_FIRINGS_PER_STEP 200000
+
+fz_process_options fz_options;
+
+static uint64_t transition_counts[SF_STATE_COUNT][SF_STATE_COUNT][SF_CAUSE_COUNT];
+
+uint64_t fz_transition_count(sf_state from, sf_state to, sf_cause cause)
+{
+	if (from >= SF_STATE_COUNT || to >= SF_STATE_COUNT || cause >= SF_CAUSE_COUNT)
+		return 0;
+	return transition_counts[from][to][cause];
+}
+
+void fz_count_transition(sf_state from, sf_state to, sf_cause cause);
+void fz_count_transition(sf_state from, sf_state to, sf_cause cause)
+{
+	if (from < SF_STATE_COUNT && to < SF_STATE_COUNT && cause < SF_CAUSE_COUNT)
+		transition_counts[from][to][cause]++;
+}
+
+/* ---- Patterns ---- */
+
+/* A 32-bit mixer (the murmur3 finalizer): neighbouring inputs give unrelated
+ * outputs, so a payload shifted by one byte never matches. */
+static uint32_t mix32(uint32_t x)
+{
+	x ^= x >> 16;
+	x *= 0x85ebca6bu;
+	x ^= x >> 13;
+	x *= 0xc2b2ae35u;
+	x ^= x >> 16;
+	return x;
+}
+
+/*
+ * Both patterns read one table of 64 KiB pseudo-random octets (stored twice,
+ * so that any 64 KiB window is one memcpy): octet i of a stream is
+ * table[(key + i) mod 64 KiB]. A shift by anything but a multiple of 64 KiB,
+ * or a key from another stream, shows within a few octets.
+ */
+#define FZ_TABLE 65536u
+static uint8_t pattern[2 * FZ_TABLE];
+static bool pattern_ready;
+
+static const uint8_t *pattern_at(uint32_t key)
+{
+	if (!pattern_ready) {
+		for (uint32_t i = 0; i < FZ_TABLE; i++)
+			pattern[i] = pattern[i + FZ_TABLE] = (uint8_t)mix32(i + 0x5eed);
+		pattern_ready = true;
+	}
+	return pattern + (key & (FZ_TABLE - 1));
+}
+
+static uint32_t app_key(uint32_t conn_id, uint64_t offset)
+{
+	return mix32(conn_id + 0x9e3779b9u) + (uint32_t)offset;
+}
+
+uint8_t fz_peer_byte(uint32_t flow_salt, uint32_t seq)
+{
+	return *pattern_at(flow_salt + seq);
+}
+
+uint8_t fz_app_byte(uint32_t conn_id, uint64_t offset)
+{
+	return *pattern_at(app_key(conn_id, offset));
+}
+
+/* len <= FZ_TABLE octets of a pattern, from key on. */
+const uint8_t *fz_pattern(uint32_t key, size_t len);
+const uint8_t *fz_pattern(uint32_t key, size_t len)
+{
+	(void)len;
+	return pattern_at(key);
+}
+
+const uint8_t *fz_app_pattern(uint32_t conn_id, uint64_t offset);
+const uint8_t *fz_app_pattern(uint32_t conn_id, uint64_t offset)
+{
+	return pattern_at(app_key(conn_id, offset));
+}
+
+static uint32_t flow_salt(const sf_endpoint *remote, uint16_t local_port)
+{
+	uint32_t s = 0x12345678u ^ remote->port ^ ((uint32_t)local_port << 16);
+	for (size_t i = 0; i < sizeof remote->addr.bytes; i++)
+		s = mix32(s ^ remote->addr.bytes[i]);
+	return s;
+}
+
+/* ---- Growable tables ---- */
+
+static void *grow(void *p, size_t *cap, size_t need, size_t elem)
+{
+	if (need <= *cap)
+		return p;
+	size_t n = *cap ? *cap * 2 : 16;
+	while (n < need)
+		n *= 2;
+	void *q = realloc(p, n * elem);
+	if (!q) {
+		fprintf(stderr, "synfin-fuzz: out of memory\n");
+		abort();
+	}
+	*cap = n;
+	return q;
+}
+
+fz_conn *fz_conn_get(fz_harness *h, uint32_t id)
+{
+	for (size_t i = h->nconns; i-- > 0;)
+		if (h->conns[i].id == id)
+			return &h->conns[i];
+	h->conns = grow(h->conns, &h->capconns, h->nconns + 1, sizeof *h->conns);
+	fz_conn *c = &h->conns[h->nconns++];
+	memset(c, 0, sizeof *c);
+	c->id = id;
+	c->state = SF_CLOSED;
+	return c;
+}
+
+static bool endpoint_eq(const sf_endpoint *a, const sf_endpoint *b)
+{
+	return a->port == b->port && sf_addr_eq(&a->addr, &b->addr);
+}
+
+/*
+ * The connection a segment with this 4-tuple and sequence number belongs to.
+ * Several incarnations may share a 4-tuple (TIME-WAIT reuse); the one whose
+ * sent range holds seq wins, else the newest.
+ */
+fz_conn *fz_conn_by_tuple(fz_harness *h, const sf_endpoint *local,
+			  const sf_endpoint *remote, uint32_t seq)
+{
+	fz_conn *newest = NULL;
+	for (size_t i = h->nconns; i-- > 0;) {
+		fz_conn *c = &h->conns[i];
+		if (!c->seen || !endpoint_eq(&c->local, local) || !endpoint_eq(&c->remote, remote))
+			continue;
+		if (c->iss_valid && sf_seq_le(c->iss, seq) && sf_seq_le(seq, c->max_snd_nxt))
+			return c;
+		if (!newest)
+			newest = c;
+	}
+	return newest;
+}
+
+fz_flow *fz_flow_get(fz_harness *h, const sf_endpoint *remote, uint16_t local_port)
+{
+	for (size_t i = 0; i < h->nflows; i++) {
+		fz_flow *f = &h->flows[i];
+		if (f->local_port == local_port && endpoint_eq(&f->remote, remote))
+			return f;
+	}
+	h->flows = grow(h->flows, &h->capflows, h->nflows + 1, sizeof *h->flows);
+	fz_flow *f = &h->flows[h->nflows++];
+	memset(f, 0, sizeof *f);
+	f->remote = *remote;
+	f->local_port = local_port;
+	f->salt = flow_salt(remote, local_port);
+	return f;
+}
+
+/* ---- Setup ---- */
+
+void fz_setup_default(fz_setup *s)
+{
+	memset(s, 0, sizeof *s);
+	sf_config_default(&s->cfg);
+	s->cfg.local4 = sf_addr_v4(FZ_LOCAL_ADDR_V4);
+	/* Bounded so that one input cannot make the harness slow: a few hundred
+	 * connections are plenty to reach every queue limit. */
+	s->cfg.max_backlog = 64;
+	s->cfg.max_time_wait = 32;
+	s->cfg.max_connections = 128;
+	s->cfg.mem_limit = 8u << 20;
+	/* Wraps 1000 bytes after the first ISN. */
+	s->isn_base = 0xfffffc18u;
+	s->trace = fz_options.trace;
+}
+
+static uint32_t fz_isn(void *self, const sf_endpoint *local, const sf_endpoint *remote,
+		       uint64_t now_us)
+{
+	(void)local;
+	(void)remote;
+	(void)now_us;
+	fz_harness *h = self;
+	/* Spaced far apart so that a new incarnation never starts inside an
+	 * old one's sequence space by accident; the same spacing as the
+	 * runner's, so `synfin run --isn <isn_base>` replays an input the same. */
+	return h->setup.isn_base + h->isn_count++ * 0x10000000u;
+}
+
+/* Every segment the engine sends is copied, and checked after the event. */
+static void fz_output(void *ctx, const sf_segment *seg)
+{
+	fz_harness *h = ctx;
+	h->out = grow(h->out, &h->capout, h->nout + 1, sizeof *h->out);
+	fz_out *o = &h->out[h->nout++];
+	o->seg = *seg;
+	o->payload_off = h->out_payload_len;
+	if (seg->payload_len) {
+		h->out_payload = grow(h->out_payload, &h->out_payload_cap,
+				      h->out_payload_len + seg->payload_len, 1);
+		memcpy(h->out_payload + h->out_payload_len, seg->payload, seg->payload_len);
+		h->out_payload_len += seg->payload_len;
+	}
+	o->seg.payload = NULL;
+	h->total_out++;
+	if (h->setup.trace) {
+		char text[160];
+		fz_seg_text(seg, text, sizeof text);
+		fprintf(stderr, "%10.6f    out %s\n", (double)h->now / 1e6, text);
+	}
+}
+
+/*
+ * The harness's own memory (tables and scratch buffers) is kept from one
+ * input to the next: allocating and freeing it per input was a fifth of the
+ * run time under ASan, whose quarantine makes every fresh buffer new pages.
+ */
+static fz_harness *spare;
+
+static fz_harness *harness_alloc(void)
+{
+	fz_harness *h = spare;
+	if (h) {
+		spare = NULL;
+		return h;
+	}
+	h = calloc(1, sizeof *h);
+	if (!h)
+		return NULL;
+	h->last_out_payload = malloc(SF_MAX_PACKET);
+	h->pkt = malloc(SF_MAX_PACKET);
+	h->payload = malloc(SF_MAX_PACKET);
+	h->recvbuf = malloc(SF_MAX_PACKET);
+	if (!h->last_out_payload || !h->pkt || !h->payload || !h->recvbuf)
+		return NULL;
+	return h;
+}
+
+static void harness_release(fz_harness *h)
+{
+	if (!spare) {
+		spare = h;
+		return;
+	}
+	free(h->conns);
+	free(h->flows);
+	free(h->out);
+	free(h->out_payload);
+	free(h->last_out_payload);
+	free(h->pkt);
+	free(h->payload);
+	free(h->recvbuf);
+	free(h);
+}
+
+fz_harness *fz_new(const fz_setup *s)
+{
+	fz_harness *h = harness_alloc();
+	if (!h)
+		goto oom;
+	/* Everything but the kept memory starts from zero. */
+	h->setup = *s;
+	h->stack = NULL;
+	h->now = 0;
+	h->isn_count = 0;
+	h->event_no = 0;
+	h->describe = NULL;
+	h->kind = FZ_EV_NONE;
+	h->in_valid = false;
+	h->nconns = h->nflows = h->nout = 0;
+	h->out_payload_len = 0;
+	h->total_out = 0;
+	sf_env env = {
+		.ctx = h,
+		.output = fz_output,
+		.on_state = fz_on_state,
+		.isn = {.next = fz_isn, .self = h},
+	};
+	h->stack = sf_stack_new(&s->cfg, &env);
+	if (!h->stack)
+		goto oom;
+	snprintf(h->event_desc, sizeof h->event_desc, "setup");
+	return h;
+oom:
+	fprintf(stderr, "synfin-fuzz: out of memory making a harness\n");
+	abort();
+}
+
+void fz_free(fz_harness *h)
+{
+	if (!h)
+		return;
+	sf_stack_free(h->stack);
+	h->stack = NULL;
+	harness_release(h);
+}
+
+sf_stack *fz_stack(fz_harness *h) { return h->stack; }
+uint64_t fz_now(const fz_harness *h) { return h->now; }
+size_t fz_output_count(const fz_harness *h) { return h->total_out; }
+
+const sf_segment *fz_last_output(const fz_harness *h)
+{
+	return h->total_out ? &h->last_out : NULL;
+}
+
+void fz_event(fz_harness *h, const char *fmt, ...)
+{
+	va_list ap;
+	h->event_no++;
+	h->describe = NULL;
+	va_start(ap, fmt);
+	vsnprintf(h->event_desc, sizeof h->event_desc, fmt, ap);
+	va_end(ap);
+	if (h->setup.trace)
+		fprintf(stderr, "%10.6f #%llu %s\n", (double)h->now / 1e6,
+			(unsigned long long)h->event_no, h->event_desc);
+}
+
+void fz_event_lazy(fz_harness *h, fz_describe_fn describe, const void *arg)
+{
+	h->event_no++;
+	h->describe = describe;
+	h->describe_arg = arg;
+	if (h->setup.trace)
+		fprintf(stderr, "%10.6f #%llu %s\n", (double)h->now / 1e6,
+			(unsigned long long)h->event_no, fz_event_text(h));
+}
+
+const char *fz_event_text(fz_harness *h)
+{
+	if (h->describe) {
+		h->describe(h->describe_arg, h->event_desc, sizeof h->event_desc);
+		h->describe = NULL;
+	}
+	return h->event_desc;
+}
+
+void fz_fail(fz_harness *h, const char *oracle, const char *fmt, ...)
+{
+	va_list ap;
+	if (!h->setup.quiet) {
+		fprintf(stderr, "synfin-fuzz: oracle %s failed at event #%llu (%s) t=%llu us: ",
+			oracle, (unsigned long long)h->event_no, fz_event_text(h),
+			(unsigned long long)h->now);
+		va_start(ap, fmt);
+		vfprintf(stderr, fmt, ap);
+		va_end(ap);
+		fputc('\n', stderr);
+		fflush(stderr);
+	}
+	abort();
+}
+
+void fz_fail_tool(const char *oracle, const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(stderr, "synfin-fuzz: oracle %s failed: ", oracle);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	fflush(stderr);
+	abort();
+}
+
+/* ---- Running one event ---- */
+
+static void begin(fz_harness *h, fz_kind kind)
+{
+	h->kind = kind;
+	h->in_valid = false;
+	h->nout = 0;
+	h->out_payload_len = 0;
+}
+
+/* Keep the last output readable for targets, then run every oracle. */
+static void end(fz_harness *h)
+{
+	if (h->nout) {
+		fz_out *o = &h->out[h->nout - 1];
+		h->last_out = o->seg;
+		if (o->seg.payload_len)
+			memcpy(h->last_out_payload, h->out_payload + o->payload_off,
+			       o->seg.payload_len);
+		h->last_out.payload = h->last_out_payload;
+	}
+	fz_check_event(h);
+	h->kind = FZ_EV_NONE;
+}
+
+/* ---- Inbound segments ---- */
+
+/* Write the peer's pattern for seg's flow into h->payload. */
+static void fill_peer_payload(fz_harness *h, sf_segment *seg, size_t len)
+{
+	sf_endpoint remote = {.addr = seg->src, .port = seg->sport};
+	fz_flow *f = fz_flow_get(h, &remote, seg->dport);
+	uint32_t seq = seg->seq + ((seg->flags & SF_SYN) ? 1 : 0);
+	memcpy(h->payload, fz_pattern(f->salt + seq, len), len);
+	seg->payload = h->payload;
+	seg->payload_len = len;
+}
+
+/* Record what the peer said on its flow: SYN options, FIN position, and
+ * whether its payload still follows the pattern. */
+static void note_peer_segment(fz_harness *h, const sf_segment *p, bool raw)
+{
+	sf_endpoint remote = {.addr = p->src, .port = p->sport};
+	fz_flow *f = fz_flow_get(h, &remote, p->dport);
+	uint32_t seq = p->seq + ((p->flags & SF_SYN) ? 1 : 0);
+
+	if (p->flags & SF_SYN) {
+		f->syn_seen = true;
+		f->syn_wscale |= p->opts.has_wscale;
+		f->syn_ts |= p->opts.has_ts;
+		f->syn_sack_perm |= p->opts.sack_permitted;
+		if (p->opts.has_mss) {
+			if (p->opts.mss > f->syn_mss_max)
+				f->syn_mss_max = p->opts.mss;
+		} else {
+			f->syn_without_mss = true;
+		}
+	}
+	if (p->flags & SF_FIN) {
+		uint32_t fin = seq + (uint32_t)p->payload_len;
+		bool known = false;
+		for (uint8_t i = 0; i < f->fin_count; i++)
+			known |= f->fin_seq[i] == fin;
+		if (!known && f->fin_count < 4)
+			f->fin_seq[f->fin_count++] = fin;
+		else if (!known)
+			f->fin_overflow = true;
+	}
+	if (p->payload_len && !f->tainted &&
+	    (raw || p->payload_len > FZ_TABLE ||
+	     memcmp(p->payload, fz_pattern(f->salt + seq, p->payload_len), p->payload_len) != 0))
+		f->tainted = true;
+}
+
+static void feed_packet(fz_harness *h, const uint8_t *pkt, size_t len, bool raw)
+{
+	if (sf_wire_parse(pkt, len, &h->in) == 0) {
+		h->in_valid = true;
+		note_peer_segment(h, &h->in, raw);
+	}
+	sf_input_packet(h->stack, pkt, len);
+}
+
+static bool has_faults(const sf_emit_faults *f)
+{
+	return f && (f->bad_tcp_checksum || f->bad_ip_checksum || f->ip_len_delta ||
+		     f->data_off_delta);
+}
+
+void fz_input(fz_harness *h, const sf_segment *seg, const sf_emit_faults *faults)
+{
+	sf_segment s = *seg;
+	size_t len = seg->payload_len;
+	size_t room = SF_MAX_PACKET - SF_IPV6_HDR_LEN - SF_TCP_HDR_LEN - SF_MAX_OPT_LEN;
+	if (len > room)
+		len = room;
+	fill_peer_payload(h, &s, len);
+
+	begin(h, FZ_EV_INPUT);
+	int n = sf_wire_emit(&s, faults, h->pkt, SF_MAX_PACKET);
+	/* A segment that cannot be put on the wire (an impossible field
+	 * combination from a fuzz input) is an event where nothing arrives. */
+	if (n > 0 && has_faults(faults)) {
+		feed_packet(h, h->pkt, (size_t)n, false);
+	} else if (n > 0) {
+		/* A correct packet parses to what was emitted (the single_packet
+		 * target holds the codec to that), so no need to parse it here. */
+		h->in = s;
+		sf_opts_decode(s.opt_raw, s.opt_len, &h->in.opts);
+		h->in_valid = true;
+		note_peer_segment(h, &h->in, false);
+		sf_input_packet(h->stack, h->pkt, (size_t)n);
+	}
+	end(h);
+}
+
+void fz_input_raw(fz_harness *h, const uint8_t *pkt, size_t len)
+{
+	if (len > SF_MAX_PACKET)
+		len = SF_MAX_PACKET;
+	/* A private copy: the engine must not depend on the caller's buffer,
+	 * and ASan then sees any read past the packet's end. */
+	uint8_t *copy = malloc(len ? len : 1);
+	if (!copy)
+		abort();
+	memcpy(copy, pkt, len);
+	begin(h, FZ_EV_INPUT);
+	feed_packet(h, copy, len, true);
+	free(copy);
+	end(h);
+}
+
+/* ---- The clock ---- */
+
+/* Fire the timers due at time t (one event), then check that none is left
+ * due: a timer that stays due would fire forever. */
+static void tick_to(fz_harness *h, uint64_t t)
+{
+	begin(h, FZ_EV_TIMER);
+	h->now = t;
+	if (h->setup.trace)
+		fprintf(stderr, "%10.6f    timers due\n", (double)t / 1e6);
+	sf_tick(h->stack, t);
+	end(h);
+	uint64_t next = sf_next_timer(h->stack);
+	if (next <= t)
+		fz_fail(h, "timers", "a timer due at %llu us is still armed after sf_tick(%llu)",
+			(unsigned long long)next, (unsigned long long)t);
+}
+
+void fz_advance(fz_harness *h, uint64_t delta_us)
+{
+	uint64_t target = h->now + delta_us;
+	if (target < h->now)
+		target = UINT64_MAX - 1;
+	for (unsigned firings = 0;; firings++) {
+		uint64_t next = sf_next_timer(h->stack);
+		if (next > target)
+			break;
+		if (firings >= FZ_MAX_FIRINGS_PER_STEP)
+			fz_fail(h, "timers", "more than %u timer firings in one clock step",
+				FZ_MAX_FIRINGS_PER_STEP);
+		/* A timer armed in the past fires now; the clock never goes back. */
+		tick_to(h, next > h->now ? next : h->now);
+	}
+	if (target > h->now)
+		tick_to(h, target);
+}
+
+void fz_advance_to_timer(fz_harness *h, int64_t offset_us)
+{
+	uint64_t next = sf_next_timer(h->stack);
+	if (next == UINT64_MAX)
+		return;
+	uint64_t target = next;
+	if (offset_us < 0)
+		target = (uint64_t)-offset_us > next ? 0 : next - (uint64_t)-offset_us;
+	else
+		target = next + (uint64_t)offset_us;
+	if (target > h->now)
+		fz_advance(h, target - h->now);
+}
+
+/* ---- Socket calls ---- */
+
+static void note_handle_conn(fz_harness *h, int sd)
+{
+	sf_tcp_info info;
+	if (sd >= 0 && sf_info(h->stack, sd, &info) == 0)
+		(void)fz_conn_get(h, info.conn_id);
+}
+
+int fz_socket(fz_harness *h, int family)
+{
+	begin(h, FZ_EV_OTHER_CALL);
+	int rc = sf_socket(h->stack, family);
+	fz_check_result(h, "socket", rc);
+	end(h);
+	return rc;
+}
+
+int fz_bind(fz_harness *h, int sd, const sf_endpoint *local)
+{
+	begin(h, FZ_EV_OTHER_CALL);
+	int rc = sf_bind(h->stack, sd, local);
+	fz_check_result(h, "bind", rc);
+	end(h);
+	return rc;
+}
+
+int fz_listen(fz_harness *h, int sd, int backlog)
+{
+	begin(h, FZ_EV_LISTEN);
+	int rc = sf_listen(h->stack, sd, backlog);
+	fz_check_result(h, "listen", rc);
+	end(h);
+	return rc;
+}
+
+int fz_accept(fz_harness *h, int sd)
+{
+	sf_endpoint peer;
+	begin(h, FZ_EV_OTHER_CALL);
+	int rc = sf_accept(h->stack, sd, &peer);
+	fz_check_result(h, "accept", rc);
+	note_handle_conn(h, rc);
+	end(h);
+	return rc;
+}
+
+int fz_connect(fz_harness *h, int sd, const sf_endpoint *remote)
+{
+	begin(h, FZ_EV_CONNECT);
+	int rc = sf_connect(h->stack, sd, remote);
+	fz_check_result(h, "connect", rc);
+	end(h);
+	return rc;
+}
+
+ssize_t fz_send(fz_harness *h, int sd, size_t len)
+{
+	sf_tcp_info info;
+	fz_conn *c = NULL;
+	if (len > FZ_TABLE - 1)
+		len = FZ_TABLE - 1;
+	begin(h, FZ_EV_OTHER_CALL);
+	if (sf_info(h->stack, sd, &info) == 0) {
+		c = fz_conn_get(h, info.conn_id);
+		memcpy(h->payload, fz_app_pattern(c->id, c->written), len);
+	}
+	ssize_t rc = sf_send(h->stack, sd, h->payload, len);
+	fz_check_result(h, "send", rc);
+	if (rc > (ssize_t)len)
+		fz_fail(h, "api", "send(%zu bytes) returned %zd", len, rc);
+	if (rc > 0 && !c)
+		fz_fail(h, "api", "send() accepted %zd bytes on handle %d that has no connection", rc, sd);
+	if (rc > 0)
+		c->written += (uint64_t)rc;
+	end(h);
+	return rc;
+}
+
+ssize_t fz_recv(fz_harness *h, int sd, size_t len)
+{
+	if (len > SF_MAX_PACKET)
+		len = SF_MAX_PACKET;
+	begin(h, FZ_EV_OTHER_CALL);
+	ssize_t rc = sf_recv(h->stack, sd, h->recvbuf, len);
+	fz_check_result(h, "recv", rc);
+	fz_check_recv(h, sd, h->recvbuf, rc, len);
+	end(h);
+	return rc;
+}
+
+/* close() and shutdown(SHUT_WR) allow the connection to send its FIN. */
+static void mark_app_closed(fz_harness *h, int sd)
+{
+	sf_tcp_info info;
+	if (sf_info(h->stack, sd, &info) == 0)
+		fz_conn_get(h, info.conn_id)->app_closed = true;
+}
+
+int fz_shutdown(fz_harness *h, int sd, int how)
+{
+	begin(h, FZ_EV_SHUTDOWN);
+	sf_tcp_info info;
+	if ((how == SF_SHUT_WR || how == SF_SHUT_RDWR))
+		mark_app_closed(h, sd);
+	if ((how == SF_SHUT_RD || how == SF_SHUT_RDWR) && sf_info(h->stack, sd, &info) == 0)
+		fz_conn_get(h, info.conn_id)->shut_rd = true;
+	int rc = sf_shutdown(h->stack, sd, how);
+	fz_check_result(h, "shutdown", rc);
+	end(h);
+	return rc;
+}
+
+int fz_close(fz_harness *h, int sd)
+{
+	begin(h, FZ_EV_CLOSE);
+	mark_app_closed(h, sd);
+	int rc = sf_close(h->stack, sd);
+	fz_check_result(h, "close", rc);
+	end(h);
+	return rc;
+}
+
+int fz_abort(fz_harness *h, int sd)
+{
+	begin(h, FZ_EV_ABORT);
+	int rc = sf_abort(h->stack, sd);
+	fz_check_result(h, "abort", rc);
+	end(h);
+	return rc;
+}
+
+int fz_setsockopt(fz_harness *h, int sd, sf_sockopt opt, int value)
+{
+	begin(h, FZ_EV_OTHER_CALL);
+	int rc = sf_setsockopt(h->stack, sd, opt, value);
+	fz_check_result(h, "setsockopt", rc);
+	end(h);
+	return rc;
+}
+
+int fz_getsockopt(fz_harness *h, int sd, sf_sockopt opt, int *value)
+{
+	begin(h, FZ_EV_OTHER_CALL);
+	int rc = sf_getsockopt(h->stack, sd, opt, value);
+	fz_check_result(h, "getsockopt", rc);
+	end(h);
+	return rc;
+}
+
+int fz_poll(fz_harness *h, int sd)
+{
+	begin(h, FZ_EV_OTHER_CALL);
+	int rc = sf_poll(h->stack, sd);
+	fz_check_result(h, "poll", rc);
+	end(h);
+	return rc;
+}
+
+int fz_info(fz_harness *h, int sd, sf_tcp_info *info)
+{
+	return sf_info(h->stack, sd, info);
+}

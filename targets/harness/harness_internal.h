@@ -1,0 +1,138 @@
+/*
+ * Internals shared by harness.c (events, clock, bookkeeping) and oracles.c
+ * (the checks). Not for targets: they use harness.h.
+ */
+#ifndef SYNFIN_FUZZ_HARNESS_INTERNAL_H
+#define SYNFIN_FUZZ_HARNESS_INTERNAL_H
+
+#include "harness.h"
+
+/* What kind of event is being played: transitions are checked against it
+ * (a timeout cause outside a timer firing is a bug, and so on). */
+typedef enum fz_kind {
+	FZ_EV_NONE = 0,
+	FZ_EV_INPUT,
+	FZ_EV_TIMER,
+	FZ_EV_LISTEN,
+	FZ_EV_CONNECT,
+	FZ_EV_CLOSE,     /* sf_close */
+	FZ_EV_SHUTDOWN,
+	FZ_EV_ABORT,
+	FZ_EV_OTHER_CALL, /* socket, bind, accept, send, recv, poll, *sockopt */
+} fz_kind;
+
+/* A flow: the peer's side of a 4-tuple, over every incarnation. */
+typedef struct fz_flow {
+	sf_endpoint remote;
+	uint16_t local_port;
+	uint32_t salt;             /* peer payload pattern key */
+	/* Union of the options of every SYN the peer sent on this flow: the
+	 * engine may only use what one of them offered (RFC 7323 §2.2, §3.2;
+	 * RFC 2018 §2). */
+	bool syn_seen;
+	bool syn_wscale, syn_ts, syn_sack_perm;
+	bool syn_without_mss;
+	uint16_t syn_mss_max;
+	/* FINs the peer sent, by the sequence number they occupy. */
+	uint32_t fin_seq[4];
+	uint8_t fin_count;
+	bool fin_overflow;
+	/* The peer's payload did not follow the pattern (raw or faulty input):
+	 * delivered bytes of this flow cannot be checked. */
+	bool tainted;
+} fz_flow;
+
+/* A connection, by the engine's conn_id. */
+typedef struct fz_conn {
+	uint32_t id;
+	bool reported;      /* some state change was reported for it */
+	sf_state state;     /* last reported state */
+	bool alive;         /* in the latest sf_foreach_conn() walk */
+	bool seen;          /* ever seen in a walk */
+	bool from_listen;
+	sf_endpoint local, remote;
+	bool iss_valid, irs_valid;
+	uint32_t iss, irs;
+	uint32_t cur_snd_nxt;    /* SND.NXT and RCV.NXT in the latest walk */
+	uint32_t cur_rcv_nxt;
+	uint32_t max_snd_nxt;    /* highest SND.NXT seen */
+	uint32_t max_rcv_nxt;    /* highest RCV.NXT seen */
+	uint32_t max_right_edge; /* highest SND.UNA + SND.WND seen */
+	bool edge_valid;
+	uint16_t max_snd_mss;
+	/* our own SYN's options, as sent */
+	bool our_syn_seen, our_wscale, our_ts, our_sack_perm;
+	/* the application side */
+	uint64_t written;        /* bytes send() accepted */
+	uint64_t delivered;      /* bytes recv() returned */
+	bool app_closed;         /* close() or shutdown(SHUT_WR) was called */
+	bool eof_seen;           /* recv() returned 0 */
+	bool shut_rd;            /* shutdown(SHUT_RD or SHUT_RDWR) was called */
+} fz_conn;
+
+/* A segment the engine sent during the current event. */
+typedef struct fz_out {
+	sf_segment seg;
+	size_t payload_off;      /* into fz_harness.out_payload */
+} fz_out;
+
+struct fz_harness {
+	fz_setup setup;
+	sf_stack *stack;
+	uint64_t now;
+	uint32_t isn_count;
+
+	/* the event being played */
+	uint64_t event_no;
+	char event_desc[200];        /* text of an fz_event() ... */
+	fz_describe_fn describe;     /* ... or how to make it (fz_event_lazy) */
+	const void *describe_arg;
+	fz_kind kind;
+	/* the inbound segment of an FZ_EV_INPUT event, as our parser sees it */
+	bool in_valid;
+	sf_segment in;
+
+	fz_conn *conns;
+	size_t nconns, capconns;
+	fz_flow *flows;
+	size_t nflows, capflows;
+
+	fz_out *out;
+	size_t nout, capout;
+	uint8_t *out_payload;
+	size_t out_payload_len, out_payload_cap;
+	size_t total_out;
+	sf_segment last_out;
+	uint8_t *last_out_payload;   /* owned copy, SF_MAX_PACKET bytes */
+
+	/* Scratch buffers of SF_MAX_PACKET octets each, never zeroed: clearing
+	 * 256 KiB per input would cost more than running the input. */
+	uint8_t *pkt;
+	uint8_t *payload;
+	uint8_t *recvbuf;
+};
+
+/* Bookkeeping (harness.c). */
+fz_conn *fz_conn_get(fz_harness *h, uint32_t id);
+fz_conn *fz_conn_by_tuple(fz_harness *h, const sf_endpoint *local,
+			  const sf_endpoint *remote, uint32_t seq);
+fz_flow *fz_flow_get(fz_harness *h, const sf_endpoint *remote, uint16_t local_port);
+
+/* Checks (oracles.c). */
+void fz_on_state(void *ctx, uint32_t conn_id, sf_state from, sf_state to, sf_cause cause);
+void fz_check_event(fz_harness *h);
+void fz_check_output(fz_harness *h, const sf_segment *seg);
+void fz_check_recv(fz_harness *h, int sd, const uint8_t *buf, ssize_t n, size_t asked);
+void fz_check_result(fz_harness *h, const char *call, long rc);
+
+/* Pattern octets (harness.c): len <= 65536 octets from the given key on. */
+const uint8_t *fz_pattern(uint32_t key, size_t len);
+const uint8_t *fz_app_pattern(uint32_t conn_id, uint64_t offset);
+
+/* The current event's description, made on demand. */
+const char *fz_event_text(fz_harness *h);
+
+/* Short text for a segment, for messages: "S. seq 1 ack 2 win 100 len 0". */
+void fz_seg_text(const sf_segment *seg, char *buf, size_t cap);
+
+#endif /* SYNFIN_FUZZ_HARNESS_INTERNAL_H */

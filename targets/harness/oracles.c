@@ -1,0 +1,535 @@
+/*
+ * The oracles of DESIGN.md ("Oracles"), checked by the harness after every
+ * event: invariants, transition legality, output sanity, stream integrity,
+ * timers and API results. Each failure names its oracle and, where there is
+ * one, the requirement it enforces (requirements.md IDs).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "harness_internal.h"
+
+void fz_count_transition(sf_state from, sf_state to, sf_cause cause);
+
+/* ---- Text for messages ---- */
+
+void fz_seg_text(const sf_segment *seg, char *buf, size_t cap)
+{
+	static const char names[] = "FSRPAUEC";
+	char flags[9];
+	size_t n = 0;
+	for (int i = 0; i < 8; i++)
+		if (seg->flags & (1u << i))
+			flags[n++] = names[i];
+	flags[n] = 0;
+	snprintf(buf, cap, "[%s] %u->%u seq %u ack %u win %u len %zu opts %u",
+		 n ? flags : "none", seg->sport, seg->dport, seg->seq, seg->ack,
+		 seg->window, seg->payload_len, seg->opt_len);
+}
+
+static bool synchronized(sf_state s)
+{
+	return s >= SF_ESTABLISHED && s <= SF_TIME_WAIT;
+}
+
+/* ---- Transition legality (oracle 3) ---- */
+
+/*
+ * Does the cause fit the event being played? A timeout outside a timer
+ * firing, or "RST received" for a segment without RST, means the engine
+ * reported the wrong cause or changed state for the wrong reason.
+ */
+static bool cause_fits_event(const fz_harness *h, sf_cause cause)
+{
+	uint8_t fl = h->in_valid ? h->in.flags : 0;
+	bool input = h->kind == FZ_EV_INPUT && h->in_valid;
+
+	switch (cause) {
+	case SF_CAUSE_OPEN_PASSIVE:
+		return h->kind == FZ_EV_LISTEN;
+	case SF_CAUSE_OPEN_ACTIVE:
+		return h->kind == FZ_EV_CONNECT;
+	case SF_CAUSE_CLOSE:
+	case SF_CAUSE_ABORT:
+		/* Closing, shutting down or aborting a listener takes its
+		 * unaccepted connections with it, by either cause. */
+		return h->kind == FZ_EV_CLOSE || h->kind == FZ_EV_ABORT ||
+		       h->kind == FZ_EV_SHUTDOWN;
+	case SF_CAUSE_RCV_SYN:
+		return input && (fl & SF_SYN);
+	case SF_CAUSE_RCV_SYN_ACK:
+		return input && (fl & SF_SYN) && (fl & SF_ACK);
+	case SF_CAUSE_RCV_ACK:
+	case SF_CAUSE_RCV_DATA:
+		return input && (fl & SF_ACK);
+	case SF_CAUSE_RCV_FIN:
+		/* A FIN queued out of order is processed when the hole fills,
+		 * by a segment that need not carry FIN itself. */
+		return input;
+	case SF_CAUSE_RCV_RST:
+		return input && (fl & SF_RST);
+	case SF_CAUSE_TIMEOUT_RETRANS:
+	case SF_CAUSE_TIMEOUT_USER:
+	case SF_CAUSE_TIMEOUT_TIME_WAIT:
+	case SF_CAUSE_TIMEOUT_FIN_WAIT_2:
+	case SF_CAUSE_TIMEOUT_KEEPALIVE:
+		return h->kind == FZ_EV_TIMER;
+	default:
+		return false;
+	}
+}
+
+static const char *kind_name(fz_kind k)
+{
+	static const char *const names[] = {
+		"no", "segment", "timer", "listen", "connect", "close", "shutdown", "abort", "call",
+	};
+	return k < sizeof names / sizeof names[0] ? names[k] : "?";
+}
+
+/*
+ * RFC5961:3.2: in a synchronized state, an RST resets the connection only
+ * when its sequence number is exactly RCV.NXT; otherwise it gets a challenge
+ * ACK. RCV.NXT before this event is what the last walk saw.
+ */
+static void check_rst_exact(fz_harness *h, const fz_conn *c, sf_state from)
+{
+	if (!h->in_valid || !c->irs_valid || !synchronized(from) || from == SF_TIME_WAIT)
+		return;
+	if (h->in.seq != c->max_rcv_nxt)
+		fz_fail(h, "transition",
+			"connection %u reset by an RST with seq %u in %s, but RCV.NXT is %u "
+			"(RFC5961:3.2: only an exact match may reset; others get a challenge ACK)",
+			c->id, h->in.seq, sf_state_name(from), c->max_rcv_nxt);
+}
+
+void fz_on_state(void *ctx, uint32_t conn_id, sf_state from, sf_state to, sf_cause cause)
+{
+	fz_harness *h = ctx;
+	fz_count_transition(from, to, cause);
+	if (h->setup.trace)
+		fprintf(stderr, "%10.6f    connection %u: %s -> %s (%s)\n", (double)h->now / 1e6,
+			conn_id, sf_state_name(from), sf_state_name(to), sf_cause_name(cause));
+
+	if (!sf_transition_legal(from, to, cause))
+		fz_fail(h, "transition",
+			"connection %u: %s -> %s on %s is not an edge of the RFC 9293 state diagram",
+			conn_id, sf_state_name(from), sf_state_name(to), sf_cause_name(cause));
+	fz_conn *c = fz_conn_get(h, conn_id);
+	if (c->reported && c->state != from)
+		fz_fail(h, "transition", "connection %u: reported %s -> %s, but it was in %s",
+			conn_id, sf_state_name(from), sf_state_name(to), sf_state_name(c->state));
+	if (!c->reported && from != SF_CLOSED && from != SF_LISTEN)
+		fz_fail(h, "transition", "connection %u: first reported change starts in %s",
+			conn_id, sf_state_name(from));
+	if (!cause_fits_event(h, cause))
+		fz_fail(h, "transition", "connection %u: %s -> %s on %s during a %s event",
+			conn_id, sf_state_name(from), sf_state_name(to), sf_cause_name(cause),
+			kind_name(h->kind));
+	if (cause == SF_CAUSE_RCV_RST)
+		check_rst_exact(h, c, from);
+	if (!c->reported && from == SF_LISTEN)
+		c->from_listen = true;
+	c->reported = true;
+	c->state = to;
+}
+
+/* ---- The walk after each event: states as reported, and bookkeeping ---- */
+
+static void visit(void *ctx, const sf_tcp_info *info)
+{
+	fz_harness *h = ctx;
+	fz_conn *c = fz_conn_get(h, info->conn_id);
+	sf_state expect = c->reported ? c->state : SF_CLOSED;
+
+	if (info->state != expect)
+		fz_fail(h, "transition",
+			"connection %u is in %s, but its last reported state is %s "
+			"(a state change went unreported)",
+			c->id, sf_state_name(info->state), sf_state_name(expect));
+	c->alive = true;
+	c->seen = true;
+	c->local = info->local;
+	c->remote = info->remote;
+	c->from_listen |= info->from_listen;
+	c->cur_snd_nxt = info->snd_nxt;
+	c->cur_rcv_nxt = info->rcv_nxt;
+	if (info->state == SF_CLOSED || info->state == SF_LISTEN)
+		return;
+	if (!c->iss_valid || sf_seq_gt(info->snd_nxt, c->max_snd_nxt))
+		c->max_snd_nxt = info->snd_nxt;
+	c->iss_valid = true;
+	c->iss = info->iss;
+	if (info->snd_mss > c->max_snd_mss)
+		c->max_snd_mss = info->snd_mss;
+	if (info->state == SF_SYN_SENT)
+		return;
+	if (!c->irs_valid || sf_seq_gt(info->rcv_nxt, c->max_rcv_nxt))
+		c->max_rcv_nxt = info->rcv_nxt;
+	c->irs_valid = true;
+	c->irs = info->irs;
+	if (synchronized(info->state)) {
+		uint32_t edge = info->snd_una + info->snd_wnd;
+		if (!c->edge_valid || sf_seq_gt(edge, c->max_right_edge))
+			c->max_right_edge = edge;
+		c->edge_valid = true;
+	}
+}
+
+/* A connection the stack no longer holds must have said goodbye: its last
+ * reported state is CLOSED, or LISTEN for a SYN-queue entry that went back
+ * (RFC 9293 §3.10.7.4, SYN-RECEIVED on RST). */
+static void check_vanished(fz_harness *h)
+{
+	for (size_t i = 0; i < h->nconns; i++) {
+		fz_conn *c = &h->conns[i];
+		if (c->alive || !c->reported || c->state == SF_CLOSED)
+			continue;
+		if (c->state == SF_LISTEN && c->from_listen)
+			continue;
+		fz_fail(h, "transition",
+			"connection %u is gone, but its last reported state is %s (no change to CLOSED was reported)",
+			c->id, sf_state_name(c->state));
+	}
+}
+
+static void check_invariants(fz_harness *h)
+{
+	char why[256];
+	why[0] = 0;
+	if (sf_check_invariants(h->stack, why, sizeof why) != 0)
+		fz_fail(h, "invariants", "%s", why[0] ? why : "(no description)");
+}
+
+void fz_check_event(fz_harness *h)
+{
+	for (size_t i = 0; i < h->nconns; i++)
+		h->conns[i].alive = false;
+	sf_foreach_conn(h->stack, visit, h);
+	check_vanished(h);
+	check_invariants(h);
+	for (size_t i = 0; i < h->nout; i++) {
+		sf_segment seg = h->out[i].seg;
+		seg.payload = seg.payload_len ? h->out_payload + h->out[i].payload_off : NULL;
+		fz_check_output(h, &seg);
+	}
+}
+
+/* ---- Output sanity (oracle 4) ---- */
+
+#define OUT_FAIL(h, seg, ...)                                                    \
+	do {                                                                     \
+		char t_[160];                                                    \
+		fz_seg_text((seg), t_, sizeof t_);                               \
+		char m_[400];                                                    \
+		snprintf(m_, sizeof m_, __VA_ARGS__);                            \
+		fz_fail((h), "output-sanity", "sent %s: %s", t_, m_);            \
+	} while (0)
+
+bool fz_opts_same(const sf_tcp_options *a, const sf_tcp_options *b)
+{
+	if (a->has_mss != b->has_mss || (a->has_mss && a->mss != b->mss))
+		return false;
+	if (a->has_wscale != b->has_wscale || (a->has_wscale && a->wscale != b->wscale))
+		return false;
+	if (a->sack_permitted != b->sack_permitted || a->sack_count != b->sack_count)
+		return false;
+	for (uint8_t i = 0; i < a->sack_count && i < SF_MAX_SACK_BLOCKS; i++)
+		if (a->sack[i].left != b->sack[i].left || a->sack[i].right != b->sack[i].right)
+			return false;
+	if (a->has_ts != b->has_ts)
+		return false;
+	return !a->has_ts || (a->ts_val == b->ts_val && a->ts_ecr == b->ts_ecr);
+}
+
+/* Emit the segment and parse it back: every field must survive, the
+ * checksum must verify (RFC9293:MUST-2, MUST-3), options must be well formed
+ * (RFC9293:MUST-68, MUST-69). */
+static void check_reparse(fz_harness *h, const sf_segment *seg)
+{
+	sf_segment p;
+	if (seg->opt_len > SF_MAX_OPT_LEN || seg->opt_len % 4)
+		OUT_FAIL(h, seg, "option area of %u octets is not a multiple of 4 up to 40", seg->opt_len);
+	int n = sf_wire_emit(seg, NULL, h->pkt, SF_MAX_PACKET);
+	if (n < 0)
+		OUT_FAIL(h, seg, "cannot be emitted: %s", sf_wire_strerror(n));
+	if ((size_t)n != sf_wire_length(seg))
+		OUT_FAIL(h, seg, "emitted %d octets, sf_wire_length() says %zu", n, sf_wire_length(seg));
+	int rc = sf_wire_parse(h->pkt, (size_t)n, &p);
+	if (rc != 0)
+		OUT_FAIL(h, seg, "does not parse back: %s", sf_wire_strerror(rc));
+	if (!sf_addr_eq(&p.src, &seg->src) || !sf_addr_eq(&p.dst, &seg->dst) ||
+	    p.sport != seg->sport || p.dport != seg->dport || p.seq != seg->seq ||
+	    p.ack != seg->ack || p.flags != seg->flags || p.reserved != seg->reserved ||
+	    p.window != seg->window || p.urg_ptr != seg->urg_ptr || p.tos != seg->tos)
+		OUT_FAIL(h, seg, "header fields change through emit and parse");
+	if (p.opt_len != seg->opt_len || memcmp(p.opt_raw, seg->opt_raw, seg->opt_len) != 0)
+		OUT_FAIL(h, seg, "option bytes change through emit and parse");
+	if (p.payload_len != seg->payload_len ||
+	    (seg->payload_len && memcmp(p.payload, seg->payload, seg->payload_len) != 0))
+		OUT_FAIL(h, seg, "payload changes through emit and parse");
+	if (p.opts.malformed || p.opts.unknown_count || p.opts.nonzero_padding)
+		OUT_FAIL(h, seg, "malformed or unknown options (RFC9293:MUST-68, MUST-69)");
+	if (!fz_opts_same(&p.opts, &seg->opts))
+		OUT_FAIL(h, seg, "decoded options (opts) disagree with the option bytes (opt_raw)");
+}
+
+/* Addresses: from us, never to us. */
+static void check_addresses(fz_harness *h, const sf_segment *seg)
+{
+	const sf_config *cfg = &h->setup.cfg;
+	const sf_addr *ours = seg->src.family == SF_AF_INET6 ? &cfg->local6 : &cfg->local4;
+	if (!sf_addr_eq(&seg->src, ours))
+		OUT_FAIL(h, seg, "source address is not ours");
+	if (sf_addr_eq(&seg->dst, ours) || sf_addr_is_any(&seg->dst))
+		OUT_FAIL(h, seg, "sent to our own or to the wildcard address");
+	if (!seg->sport || !seg->dport)
+		OUT_FAIL(h, seg, "port zero");
+}
+
+/*
+ * Flag combinations the engine may send. The engine has no urgent-data API,
+ * no ECN and no TCP Fast Open, so URG, ECE, CWR, reserved bits and data on a
+ * SYN or RST never appear. Every segment except a first SYN and an RST
+ * answering an ACK carries ACK (RFC 9293 §3.10.7.1, §3.5.2).
+ */
+static void check_flags(fz_harness *h, const sf_segment *seg)
+{
+	uint8_t f = seg->flags;
+	if ((f & SF_SYN) && (f & (SF_FIN | SF_RST)))
+		OUT_FAIL(h, seg, "SYN together with FIN or RST");
+	if ((f & SF_RST) && (f & (SF_FIN | SF_PSH | SF_URG)))
+		OUT_FAIL(h, seg, "RST together with FIN, PSH or URG");
+	if (f & (SF_URG | SF_ECE | SF_CWR))
+		OUT_FAIL(h, seg, "URG, ECE or CWR set, but the engine has no urgent data or ECN");
+	if (seg->reserved)
+		OUT_FAIL(h, seg, "reserved bits set (RFC 9293 §3.1: must be zero)");
+	if (!(f & SF_URG) && seg->urg_ptr)
+		OUT_FAIL(h, seg, "urgent pointer %u without URG", seg->urg_ptr);
+	if (!(f & SF_ACK) && !(f & (SF_SYN | SF_RST)))
+		OUT_FAIL(h, seg, "no ACK on a segment that is neither a first SYN nor an RST");
+	if ((f & (SF_SYN | SF_RST)) && seg->payload_len)
+		OUT_FAIL(h, seg, "data on a SYN or RST (the engine has no TFO)");
+}
+
+/* Options: MSS, window scale and SACK-permitted only on SYNs
+ * (RFC9293:MUST-65, RFC 7323 §2.2, RFC 2018 §2); on a SYN-ACK only what the
+ * peer's SYN offered (RFC 7323 §2.2, §3.2; RFC 2018 §2); timestamps and SACK
+ * blocks later only when both SYNs agreed (RFC 7323 §3.2, RFC 2018 §3). */
+static void check_options(fz_harness *h, const sf_segment *seg, fz_conn *c, const fz_flow *f)
+{
+	const sf_tcp_options *o = &seg->opts;
+	bool syn = seg->flags & SF_SYN;
+	if (!syn && (o->has_mss || o->has_wscale || o->sack_permitted))
+		OUT_FAIL(h, seg, "MSS, window scale or SACK-permitted on a non-SYN (RFC9293:MUST-65)");
+	if (syn && o->has_mss && o->mss > h->setup.cfg.mss)
+		OUT_FAIL(h, seg, "MSS %u above the configured %u (RFC9293:MUST-67)", o->mss,
+			 h->setup.cfg.mss);
+	if (syn && (seg->flags & SF_ACK) && f) {
+		if (o->has_wscale && !f->syn_wscale)
+			OUT_FAIL(h, seg, "window scale on a SYN-ACK to a SYN without it (RFC 7323 §2.2)");
+		if (o->has_ts && !f->syn_ts)
+			OUT_FAIL(h, seg, "timestamps on a SYN-ACK to a SYN without them (RFC 7323 §3.2)");
+		if (o->sack_permitted && !f->syn_sack_perm)
+			OUT_FAIL(h, seg, "SACK-permitted on a SYN-ACK to a SYN without it (RFC 2018 §2)");
+	}
+	if (syn && c && !(seg->flags & SF_ACK)) {
+		c->our_syn_seen = true;
+		c->our_ts |= o->has_ts;
+		c->our_sack_perm |= o->sack_permitted;
+		c->our_wscale |= o->has_wscale;
+	}
+	if (syn && c && (seg->flags & SF_ACK)) {
+		c->our_syn_seen = true;
+		c->our_ts |= o->has_ts;
+		c->our_sack_perm |= o->sack_permitted;
+	}
+	if (syn || !c || (seg->flags & SF_RST))
+		return;
+	if (o->has_ts && c->our_syn_seen && !(c->our_ts && f && f->syn_ts))
+		OUT_FAIL(h, seg, "timestamps, but they were not negotiated (RFC 7323 §3.2)");
+	if (o->sack_count && c->our_syn_seen && !(c->our_sack_perm && f && f->syn_sack_perm))
+		OUT_FAIL(h, seg, "SACK blocks, but SACK was not negotiated (RFC 2018 §3)");
+	for (uint8_t i = 0; i < o->sack_count && i < SF_MAX_SACK_BLOCKS; i++)
+		if (!sf_seq_lt(o->sack[i].left, o->sack[i].right))
+			OUT_FAIL(h, seg, "empty or inverted SACK block %u-%u", o->sack[i].left,
+				 o->sack[i].right);
+}
+
+static uint32_t seg_len(const sf_segment *s)
+{
+	return (uint32_t)s->payload_len + ((s->flags & SF_SYN) ? 1 : 0) +
+	       ((s->flags & SF_FIN) ? 1 : 0);
+}
+
+/*
+ * An RST either answers the segment that just arrived (RFC 9293 §3.10.7.1:
+ * <SEQ=SEG.ACK><CTL=RST>, or <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>), or
+ * aborts one of our connections from within its send range. Never in reply
+ * to an RST (RFC 9293 §3.10.7: "an incoming segment containing a RST is
+ * discarded").
+ */
+static void check_rst(fz_harness *h, const sf_segment *seg, const fz_conn *c)
+{
+	bool answering = h->kind == FZ_EV_INPUT && h->in_valid;
+	if (answering && (h->in.flags & SF_RST))
+		OUT_FAIL(h, seg, "an RST in reply to an RST");
+	if (answering) {
+		const sf_segment *in = &h->in;
+		if ((in->flags & SF_ACK) && !(seg->flags & SF_ACK) && seg->seq == in->ack)
+			return;
+		if (!(in->flags & SF_ACK) && (seg->flags & SF_ACK) && seg->seq == 0 &&
+		    seg->ack == in->seq + seg_len(in))
+			return;
+	}
+	if (c && c->iss_valid && sf_seq_le(c->iss, seg->seq) && sf_seq_le(seg->seq, c->max_snd_nxt) &&
+	    (!(seg->flags & SF_ACK) || (c->irs_valid && sf_seq_le(seg->ack, c->max_rcv_nxt))))
+		return;
+	OUT_FAIL(h, seg, "an RST that neither answers the arriving segment by RFC 9293 §3.10.7.1 "
+			 "nor lies in a connection's send range");
+}
+
+/*
+ * The sender's side of RFC 9293 §3.4 and §3.8.6: sequence numbers only from
+ * ISS up to SND.NXT, ACKs only for what arrived, data only inside the peer's
+ * window (plus one octet for a zero-window probe, §3.8.6.1) and no larger
+ * than the effective send MSS (RFC9293:MUST-15, MUST-16).
+ */
+static void check_numbers(fz_harness *h, const sf_segment *seg, const fz_conn *c, const fz_flow *f)
+{
+	if (!c->iss_valid)
+		OUT_FAIL(h, seg, "sent by a connection without an ISS");
+	if ((seg->flags & SF_SYN) && seg->seq != c->iss)
+		OUT_FAIL(h, seg, "SYN with seq %u, but the ISS is %u", seg->seq, c->iss);
+	uint32_t end = seg->seq + seg_len(seg);
+	if (!sf_seq_le(c->iss, seg->seq) || !sf_seq_le(end, c->max_snd_nxt))
+		OUT_FAIL(h, seg, "sequence range %u-%u outside ISS %u .. SND.NXT %u", seg->seq, end,
+			 c->iss, c->max_snd_nxt);
+	if (seg->flags & SF_ACK) {
+		if (!c->irs_valid)
+			OUT_FAIL(h, seg, "ACK before any SYN was received");
+		if (!sf_seq_le(c->irs + 1, seg->ack) || !sf_seq_le(seg->ack, c->max_rcv_nxt))
+			OUT_FAIL(h, seg, "acknowledges %u, outside IRS+1 %u .. RCV.NXT %u", seg->ack,
+				 c->irs + 1, c->max_rcv_nxt);
+	}
+	if (!seg->payload_len)
+		return;
+	uint32_t data_end = seg->seq + (uint32_t)seg->payload_len;
+	if (c->edge_valid && !sf_seq_le(data_end, c->max_right_edge + 1))
+		OUT_FAIL(h, seg, "data up to %u beyond the peer's window edge %u (RFC 9293 §3.8.6)",
+			 data_end, c->max_right_edge);
+	uint32_t peer_mss = 0;
+	if (f && f->syn_seen) {
+		peer_mss = f->syn_mss_max;
+		if (f->syn_without_mss && peer_mss < 536)
+			peer_mss = 536;
+	}
+	uint32_t limit = peer_mss < h->setup.cfg.mss ? peer_mss : h->setup.cfg.mss;
+	if (peer_mss && seg->payload_len + seg->opt_len > limit)
+		OUT_FAIL(h, seg, "%zu data + %u option octets exceed the effective send MSS %u "
+				 "(RFC9293:MUST-16)", seg->payload_len, seg->opt_len, limit);
+}
+
+/* Stream integrity (oracle 5), sending side: every data octet is the one
+ * the application wrote at that offset, and the FIN sits right after the last. */
+static void check_sent_stream(fz_harness *h, const sf_segment *seg, const fz_conn *c)
+{
+	uint32_t first = seg->seq + ((seg->flags & SF_SYN) ? 1 : 0);
+	uint64_t off = (uint32_t)(first - (c->iss + 1));
+	if (seg->payload_len) {
+		if (off + seg->payload_len > c->written)
+			fz_fail(h, "stream-integrity",
+				"connection %u sent octets %llu..%llu, but the application wrote only %llu",
+				c->id, (unsigned long long)off,
+				(unsigned long long)(off + seg->payload_len),
+				(unsigned long long)c->written);
+		if (memcmp(seg->payload, fz_app_pattern(c->id, off), seg->payload_len) != 0)
+			for (size_t i = 0; i < seg->payload_len; i++)
+				if (seg->payload[i] != fz_app_byte(c->id, off + i))
+					fz_fail(h, "stream-integrity",
+						"connection %u sent octet %llu as 0x%02x, the application wrote 0x%02x",
+						c->id, (unsigned long long)(off + i), seg->payload[i],
+						fz_app_byte(c->id, off + i));
+	}
+	if (!(seg->flags & SF_FIN))
+		return;
+	if (!c->app_closed)
+		fz_fail(h, "stream-integrity",
+			"connection %u sent a FIN, but the application neither closed nor shut down", c->id);
+	if (off + seg->payload_len != c->written)
+		fz_fail(h, "stream-integrity",
+			"connection %u sent its FIN after %llu octets, but the application wrote %llu",
+			c->id, (unsigned long long)(off + seg->payload_len),
+			(unsigned long long)c->written);
+}
+
+void fz_check_output(fz_harness *h, const sf_segment *seg)
+{
+	check_reparse(h, seg);
+	check_addresses(h, seg);
+	check_flags(h, seg);
+
+	sf_endpoint local = {.addr = seg->src, .port = seg->sport};
+	sf_endpoint remote = {.addr = seg->dst, .port = seg->dport};
+	fz_conn *c = fz_conn_by_tuple(h, &local, &remote, seg->seq);
+	fz_flow *f = fz_flow_get(h, &remote, seg->sport);
+	check_options(h, seg, c, f);
+	if (seg->flags & SF_RST) {
+		check_rst(h, seg, c);
+		return;
+	}
+	if (!c)
+		OUT_FAIL(h, seg, "a segment that belongs to no connection and is not an RST");
+	check_numbers(h, seg, c, f);
+	check_sent_stream(h, seg, c);
+}
+
+/* ---- Stream integrity, receiving side, and API results ---- */
+
+void fz_check_recv(fz_harness *h, int sd, const uint8_t *buf, ssize_t n, size_t asked)
+{
+	sf_tcp_info info;
+	if (n > (ssize_t)asked)
+		fz_fail(h, "api", "recv(%zu) returned %zd", asked, n);
+	if (n < 0 || sf_info(h->stack, sd, &info) != 0) {
+		if (n > 0)
+			fz_fail(h, "api", "recv() returned data on handle %d that has no connection", sd);
+		return;
+	}
+	fz_conn *c = fz_conn_get(h, info.conn_id);
+	fz_flow *f = fz_flow_get(h, &info.remote, info.local.port);
+	uint32_t base = info.irs + 1 + (uint32_t)c->delivered;
+
+	if (n == 0) {
+		if (!asked)
+			return;
+		/* End of stream is also what a closed connection reports once its
+		 * error was taken (reset, timeout), and what SHUT_RD leads to. */
+		bool fin_there = f->fin_overflow || f->tainted || c->shut_rd ||
+				 info.state == SF_CLOSED;
+		for (uint8_t i = 0; i < f->fin_count; i++)
+			fin_there |= f->fin_seq[i] == base;
+		if (!fin_there)
+			fz_fail(h, "stream-integrity",
+				"recv() reports end of stream after %llu octets, but the peer sent no FIN at seq %u",
+				(unsigned long long)c->delivered, base);
+		c->eof_seen = true;
+		return;
+	}
+	if (c->eof_seen)
+		fz_fail(h, "stream-integrity", "recv() returned %zd octets after end of stream", n);
+	bool same = f->tainted || memcmp(buf, fz_pattern(f->salt + base, (size_t)n), (size_t)n) == 0;
+	for (ssize_t i = 0; i < n && !same; i++)
+		if (buf[i] != fz_peer_byte(f->salt, base + (uint32_t)i))
+			fz_fail(h, "stream-integrity",
+				"recv() delivered 0x%02x as stream octet %llu (seq %u); the peer sent 0x%02x there",
+				buf[i], (unsigned long long)(c->delivered + (uint64_t)i), base + (uint32_t)i,
+				fz_peer_byte(f->salt, base + (uint32_t)i));
+	c->delivered += (uint64_t)n;
+}
+
+void fz_check_result(fz_harness *h, const char *call, long rc)
+{
+	if (rc < -4095)
+		fz_fail(h, "api", "%s() returned %ld, which is not a negative errno value", call, rc);
+}

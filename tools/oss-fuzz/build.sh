@@ -1,0 +1,63 @@
+#!/bin/bash -eu
+# OSS-Fuzz / ClusterFuzzLite build script for synfin.
+#
+# Uses only what OSS-Fuzz gives every build: $CC, $CFLAGS, $LIB_FUZZING_ENGINE,
+# $SRC, $WORK, $OUT (https://google.github.io/oss-fuzz/getting-started/new-project-guide/).
+# Puts in $OUT, for every fuzz target named in targets/CMakeLists.txt:
+#   <target>                  the fuzz target
+#   <target>_seed_corpus.zip  corpora/<target>/
+#   <target>.dict             its dictionary
+#   <target>.options          its options
+#
+# libpcap: when $SRC/libpcap holds its source (the Dockerfile clones it), it
+# is built here as a static library with the same compiler and flags, so the
+# targets carry no shared-library dependency into the runner images and
+# MemorySanitizer sees instrumented code. Without it, the system's libpcap is
+# used (fine for local builds, not for ClusterFuzz).
+
+src=${SYNFIN_SRC:-$SRC/synfin}
+build=$WORK/synfin-build
+jobs=${SYNFIN_BUILD_JOBS:-$(nproc)}
+
+# OSS-Fuzz's clang is newer than the clang-14 synfin is developed with; a new
+# warning must not break the fuzzing build, so -Wno-error comes last on every
+# compile (after the project's own -Werror).
+mkdir -p "$WORK"
+cat >"$WORK/synfin-cc" <<EOF
+#!/bin/sh
+exec $CC "\$@" -Wno-error
+EOF
+chmod +x "$WORK/synfin-cc"
+
+pcap_args=()
+if [[ -f "$SRC/libpcap/CMakeLists.txt" ]]; then
+	cmake -S "$SRC/libpcap" -B "$WORK/libpcap-build" -DCMAKE_C_COMPILER="$CC" \
+		-DCMAKE_C_FLAGS="$CFLAGS" -DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED_LIBS=OFF \
+		-DDISABLE_DBUS=ON -DDISABLE_RDMA=ON -DDISABLE_BLUETOOTH=ON -DDISABLE_USB=ON \
+		-DDISABLE_NETMAP=ON -DDISABLE_DPDK=ON -DDISABLE_DAG=ON -DDISABLE_SEPTEL=ON \
+		-DDISABLE_SNF=ON -DDISABLE_TC=ON -DBUILD_WITH_LIBNL=OFF -DENABLE_REMOTE=OFF \
+		-DCMAKE_INSTALL_PREFIX="$WORK/libpcap-install"
+	cmake --build "$WORK/libpcap-build" -j"$jobs" --target install
+	pcap_args=(-DSYNFIN_PCAP_LIB="$WORK/libpcap-install/lib/libpcap.a"
+		-DSYNFIN_PCAP_INCLUDE="$WORK/libpcap-install/include")
+fi
+
+cmake -S "$src" -B "$build" -DCMAKE_C_COMPILER="$WORK/synfin-cc" -DCMAKE_C_FLAGS="$CFLAGS" \
+	-DCMAKE_BUILD_TYPE=Release -DSYNFIN_FUZZ=ON -DSYNFIN_FUZZ_LINK="$LIB_FUZZING_ENGINE" \
+	"${pcap_args[@]}"
+mapfile -t targets <"$build/targets/fuzz_targets.txt"
+cmake --build "$build" -j"$jobs" --target "${targets[@]}"
+
+for t in "${targets[@]}"; do
+	cp "$build/targets/$t" "$OUT/$t"
+	for ext in dict options; do
+		if [[ -f "$src/targets/$t.$ext" ]]; then
+			cp "$src/targets/$t.$ext" "$OUT/$t.$ext"
+		fi
+	done
+	rm -f "$OUT/${t}_seed_corpus.zip"
+	if compgen -G "$src/corpora/$t/*" >/dev/null; then
+		(cd "$src/corpora/$t" && zip -q -j "$OUT/${t}_seed_corpus.zip" ./*)
+	fi
+done
+echo "synfin: built ${targets[*]} into $OUT"
