@@ -1,5 +1,5 @@
-"""The C agent speaks AGENT.md: exercised over loopback in the current
-namespace (no lab, no root), so it also runs under ASan in ctest."""
+"""The agents speak AGENT.md: exercised over loopback in the current
+namespace (no lab, no root), so the C agent also runs under ASan in ctest."""
 
 import os
 
@@ -9,11 +9,20 @@ from synfin_conf.agent import Agent, DutError
 from synfin_conf.dut import find_agent
 
 
-@pytest.fixture
-def agent():
-    path = find_agent()
-    assert path, "sfc-agent not built (set SFC_AGENT or build the sfc-agent target)"
-    a = Agent([path])
+PYAGENT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "agent", "pyagent.py")
+
+
+@pytest.fixture(params=["c", "py"])
+def agent(request):
+    """The C agent and the Python one (written from AGENT.md alone) must
+    answer the same protocol the same way."""
+    if request.param == "c":
+        path = find_agent()
+        assert path, "sfc-agent not built (set SFC_AGENT or build the sfc-agent target)"
+        argv = [path]
+    else:
+        argv = ["/usr/bin/python3", PYAGENT]
+    a = Agent(argv)
     yield a
     a.request("QUIT")
     a.proc.wait(timeout=5)

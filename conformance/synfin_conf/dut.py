@@ -43,6 +43,9 @@ class DutKind:
     """How to set up one kind of DUT in a lab. Subclass and register."""
 
     name = None
+    # Stacks of one family share declared departures: xfail_on("linux")
+    # applies to every kind whose family is "linux". Default: the name.
+    family = None
 
     def setup_lab(self, lab):
         """Configure the DUT side of a freshly created lab."""
@@ -59,6 +62,28 @@ class DutKind:
 
 def register_dut_kind(kind):
     _KINDS[kind.name] = kind
+
+
+_LOAD_ERRORS = {}
+
+
+def load_dut_modules():
+    """Import every synfin_conf/dut_<name>.py so the kinds they register are
+    known. A module that fails to import is remembered, not fatal: it only
+    matters if its kind is asked for (see load_errors())."""
+    import importlib
+    import pkgutil
+    pkg_dir = os.path.dirname(os.path.abspath(__file__))
+    for mod in pkgutil.iter_modules([pkg_dir]):
+        if mod.name.startswith("dut_") and mod.name not in _LOAD_ERRORS:
+            try:
+                importlib.import_module("%s.%s" % (__package__, mod.name))
+            except Exception as e:  # reported when the kind is requested
+                _LOAD_ERRORS[mod.name] = "%s: %s" % (type(e).__name__, e)
+
+
+def load_errors():
+    return dict(_LOAD_ERRORS)
 
 
 def dut_kinds():
@@ -140,6 +165,22 @@ class LinuxDut(DutKind):
 
 register_dut_kind(LinuxDut())
 
+
+class LinuxPyDut(LinuxDut):
+    """The same Linux stack driven by agent/pyagent.py, a second agent
+    written from AGENT.md alone (Python sockets; sock_diag read with struct).
+    It proves the protocol and lets two DUTs be compared side by side."""
+
+    name = "linux-py"
+    family = "linux"
+
+    def agent_argv(self, lab):
+        here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        return ["ip", "netns", "exec", lab.dut_ns, "/usr/bin/python3", os.path.join(here, "agent", "pyagent.py")]
+
+
+register_dut_kind(LinuxPyDut())
+
 # -- the Dut object ------------------------------------------------------------
 
 _ports = itertools.count(20000)
@@ -152,6 +193,7 @@ class Dut:
     def __init__(self, kind, lab, wire, log_dir=None):
         self.kind_obj = kind
         self.kind = kind.name
+        self.family = kind.family or kind.name
         self.lab = lab
         self.wire = wire
         self.ip, self.mac = lab.dut_ip, lab.dut_mac

@@ -16,7 +16,7 @@ import pytest
 from . import catalogue as catmod
 from . import report as rep
 from .agent import DutError
-from .dut import Dut, dut_kinds
+from .dut import Dut, dut_kinds, load_dut_modules, load_errors
 from .lab import Lab, LabError, run_id_for
 from .wire import Wire
 
@@ -43,10 +43,13 @@ class Session:
     def __init__(self, config):
         self.config = config
         self.kinds = [k.strip() for k in config.getoption("--dut").split(",") if k.strip()]
+        load_dut_modules()
         known = dut_kinds()
         bad = [k for k in self.kinds if k not in known]
         if bad:
-            raise pytest.UsageError("unknown DUT kind(s) %s; known: %s" % (", ".join(bad), ", ".join(known)))
+            errors = "".join("\n  %s did not import: %s" % kv for kv in load_errors().items())
+            raise pytest.UsageError("unknown DUT kind(s) %s; known: %s%s" % (
+                ", ".join(bad), ", ".join(known), errors))
         self.run_id = config.getoption("--run-id") or run_id_for()
         self.report_dir = os.path.abspath(config.getoption("--report-dir"))
         os.makedirs(os.path.join(self.report_dir, "pcap"), exist_ok=True)
@@ -126,6 +129,9 @@ def pytest_configure(config):
         config.option.xmlpath = os.path.join(_SESSION.report_dir, "junit.xml")
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGHUP, _on_signal)
+    # A process started in the background by a shell inherits SIGINT as
+    # ignored; Ctrl-C (or the runner forwarding it) must still end the run.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     atexit.register(_SESSION.teardown)
 
 
@@ -167,6 +173,7 @@ def _dut_of(item):
 def pytest_collection_modifyitems(session, config, items):
     sess = config._sfc
     _check_reqs(items, sess)
+    families = {name: (k.family or name) for name, k in dut_kinds().items()}
     for item in items:
         kind = _dut_of(item)
         # JUnit XML carries the tags as <properties>.
@@ -175,7 +182,7 @@ def pytest_collection_modifyitems(session, config, items):
         for seed in _marker_args(item, "seed"):
             item.user_properties.append(("seed", str(seed)))
         for m in item.iter_markers("xfail_on"):
-            if m.args and m.args[0] == kind:
+            if m.args and m.args[0] in (kind, families.get(kind)):
                 reason = m.kwargs.get("reason", "")
                 req = m.kwargs.get("req")
                 item.add_marker(pytest.mark.xfail(strict=True, reason="%s: %s%s" % (

@@ -50,6 +50,6 @@ def test_state_name_matches_ss(dut, state, ss):
     assert dut.state_of(conn, listener=listener) == ss
     if conn.sock is not None and not listener:
         assert dut.state(conn.sock) == ss           # TCP_INFO agrees with sock_diag
-    if dut.kind == "linux":
+    if dut.family == "linux":
         shown = _ss_state(dut, conn.dut_port, None if listener else conn.tester_port)
         assert shown == ss, "ss prints %r, the agent says %r" % (shown, ss)

@@ -90,12 +90,7 @@ static int pick_ephemeral(sf_stack *s, sf_conn *c, sf_endpoint *local)
 
 static bool remote_addr_invalid(const sf_addr *a)
 {
-	if (sf_addr_is_any(a))
-		return true;
-	if (a->family == SF_AF_INET)
-		return (a->bytes[0] & 0xf0) == 0xe0 || (a->bytes[0] == 255 && a->bytes[1] == 255 &&
-							a->bytes[2] == 255 && a->bytes[3] == 255);
-	return a->bytes[0] == 0xff;
+	return sf_addr_is_any(a) || sf_addr_is_group(a);
 }
 
 /* ---- Calls ---- */
@@ -177,7 +172,10 @@ SF_API int sf_listen(sf_stack *s, int sd, int backlog)
 	if (b < 1)
 		b = 1;
 	if (c->state == SF_LISTEN) {
+		/* A lower backlog refuses new SYNs until the queues drain below it;
+		 * entries already queued stay (Linux). */
 		c->backlog = b;
+		c->qbound = c->syn_count > c->aq_count ? c->syn_count : c->aq_count;
 		return 0;
 	}
 	if (c->state != SF_CLOSED || c->pending_error || c->fin_rcvd)
@@ -512,7 +510,10 @@ SF_API int sf_poll(sf_stack *s, int sd)
 
 /* ---- Options ---- */
 
-static int set_buf(sf_stack *s, sf_conn *c, sf_ring *r, uint32_t *limit, int value)
+/* SO_SNDBUF/SO_RCVBUF: the payload bytes the buffer holds (Linux doubles
+ * the value for its overhead; we take it as given), never below what the
+ * buffer holds now. */
+static int set_buf(sf_stack *s, sf_ring *r, uint32_t *limit, int value)
 {
 	uint32_t v = value < SF_MIN_BUF ? SF_MIN_BUF
 		     : (uint32_t)value > SF_MAX_BUF ? SF_MAX_BUF : (uint32_t)value;
@@ -522,7 +523,6 @@ static int set_buf(sf_stack *s, sf_conn *c, sf_ring *r, uint32_t *limit, int val
 	if (r->cap && sf_ring_reserve(s, r, v) < 0)
 		return -ENOMEM;
 	*limit = v;
-	(void)c;
 	return 0;
 }
 
@@ -559,10 +559,10 @@ SF_API int sf_setsockopt(sf_stack *s, int sd, sf_sockopt opt, int value)
 		c->linger = value < 0 ? -1 : value;
 		break;
 	case SF_SO_SNDBUF:
-		err = set_buf(s, c, &c->snd, &c->sndbuf, value);
+		err = set_buf(s, &c->snd, &c->sndbuf, value);
 		break;
 	case SF_SO_RCVBUF:
-		err = set_buf(s, c, &c->rcv, &c->rcvbuf, value);
+		err = set_buf(s, &c->rcv, &c->rcvbuf, value);
 		break;
 	case SF_SO_ERROR:
 		return -ENOPROTOOPT;

@@ -150,6 +150,7 @@ void sf_conn_free(sf_stack *s, sf_conn *c)
 		c->syn_head = r->next;
 		sf_timer_remove(s, &r->node);
 		sf_hash_del(s, &r->node);
+		sf_mem_free(s, r->syn_data, r->syn_len);
 		sf_mem_free(s, r, sizeof(*r));
 		s->nreqs--;
 	}
@@ -169,6 +170,7 @@ void sf_conn_free(sf_stack *s, sf_conn *c)
 		s->ntime_wait--;
 	sf_ring_free(s, &c->snd);
 	sf_ring_free(s, &c->rcv);
+	sf_free_early(s, c);
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -229,6 +231,7 @@ void sf_conn_closed(sf_stack *s, sf_conn *c, sf_cause cause)
 	sf_timers_changed(s, c);
 	c->rtt_active = false;
 	sf_ring_free(s, &c->snd);
+	sf_free_early(s, c);
 	if (c->sd < 0 && !c->in_accept_queue) {
 		sf_conn_free(s, c);
 		return;
@@ -270,12 +273,24 @@ void sf_enter_time_wait(sf_stack *s, sf_conn *c, sf_cause cause)
 
 /* ---- The 4-tuple hash (fixed function, no seed: deterministic) ---- */
 
+static uint32_t mix(uint32_t h, uint32_t v)
+{
+	h = (h ^ v) * 0x9e3779b1u; /* Knuth's multiplicative constant */
+	return h ^ (h >> 15);
+}
+
+/* Hashes the address a word at a time (an IPv4 address is one word). */
 static uint32_t hash_endpoint(uint32_t h, const sf_endpoint *e)
 {
-	for (int i = 0; i < 16; i++)
-		h = (h ^ e->addr.bytes[i]) * 16777619u;
-	h = (h ^ (e->port & 0xff)) * 16777619u;
-	return (h ^ (e->port >> 8)) * 16777619u;
+	int words = e->addr.family == SF_AF_INET ? 1 : 4;
+
+	for (int i = 0; i < words; i++) {
+		uint32_t w;
+
+		memcpy(&w, e->addr.bytes + 4 * i, sizeof(w));
+		h = mix(h, w);
+	}
+	return mix(h, e->port);
 }
 
 static uint32_t hash_tuple(const sf_endpoint *local, const sf_endpoint *remote)
@@ -341,6 +356,17 @@ sf_conn *sf_find_listener(sf_stack *s, const sf_endpoint *local)
 	return wild;
 }
 
+/* A multicast or broadcast address: IPv4 224.0.0.0/4 or 255.255.255.255,
+ * IPv6 ff00::/8 (RFC9293:MUST-46, MUST-57). */
+bool sf_addr_is_group(const sf_addr *a)
+{
+	static const uint8_t bcast[4] = { 255, 255, 255, 255 };
+
+	if (a->family == SF_AF_INET)
+		return (a->bytes[0] & 0xf0) == 0xe0 || memcmp(a->bytes, bcast, 4) == 0;
+	return a->bytes[0] == 0xff;
+}
+
 static bool addr_overlap(const sf_addr *a, const sf_addr *b)
 {
 	return a->family == b->family &&
@@ -367,6 +393,32 @@ bool sf_port_in_use(sf_stack *s, const sf_conn *self, const sf_endpoint *local)
 	return false;
 }
 
+/* A copy of the text of a SYN (at most wnd octets) to queue until the
+ * connection is established (RFC9293:U-4: "Data that came with the SYN is
+ * queued"). NULL if there is none or the memory cap refuses it. */
+uint8_t *sf_copy_syn_text(sf_stack *s, const sf_segment *seg, uint32_t wnd, uint16_t *len)
+{
+	size_t n = seg->payload_len < wnd ? seg->payload_len : wnd;
+	uint8_t *p;
+
+	*len = 0;
+	if (n == 0 || n > UINT16_MAX)
+		return NULL;
+	p = sf_mem_alloc(s, n);
+	if (!p)
+		return NULL;
+	memcpy(p, seg->payload, n);
+	*len = (uint16_t)n;
+	return p;
+}
+
+void sf_free_early(sf_stack *s, sf_conn *c)
+{
+	sf_mem_free(s, c->early, c->early_len);
+	c->early = NULL;
+	c->early_len = 0;
+}
+
 /* ---- Windows, MSS and RTT ---- */
 
 uint32_t sf_rcv_space(const sf_conn *c)
@@ -386,6 +438,17 @@ void sf_update_rcv_wnd(sf_conn *c)
 		wnd = c->rcv_adv - c->rcv_nxt;
 	c->rcv_wnd = wnd;
 	c->rcv_adv = c->rcv_nxt + wnd;
+}
+
+/* The MSS option of a SYN (RFC9293:MUST-14), 0 if absent or zero. A value
+ * below Linux's tcp_min_snd_mss (48) is raised to it. */
+uint16_t sf_peer_mss(const sf_segment *seg)
+{
+	const uint16_t min_snd_mss = 48;
+
+	if (!seg->opts.has_mss || seg->opts.mss == 0)
+		return 0;
+	return seg->opts.mss < min_snd_mss ? min_snd_mss : seg->opts.mss;
 }
 
 /* RFC9293:MUST-15/16: the peer's MSS, or 536/1220 without the option,

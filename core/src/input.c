@@ -19,15 +19,6 @@ uint32_t sf_seg_len(const sf_segment *seg)
 
 /* ---- Demultiplexing ---- */
 
-static bool addr_is_multicast_or_broadcast(const sf_addr *a)
-{
-	if (a->family == SF_AF_INET)
-		return (a->bytes[0] & 0xf0) == 0xe0 ||
-		       (a->bytes[0] == 255 && a->bytes[1] == 255 && a->bytes[2] == 255 &&
-			a->bytes[3] == 255);
-	return a->bytes[0] == 0xff;
-}
-
 static bool addr_is_ours(const sf_stack *s, const sf_addr *a)
 {
 	if (sf_addr_eq(a, &s->cfg.local4) || sf_addr_eq(a, &s->cfg.local6))
@@ -46,8 +37,8 @@ static bool seg_admissible(sf_stack *s, const sf_segment *seg)
 	if (seg->src.family != seg->dst.family ||
 	    (seg->src.family != SF_AF_INET && seg->src.family != SF_AF_INET6))
 		return false;
-	if (addr_is_multicast_or_broadcast(&seg->dst) ||
-	    addr_is_multicast_or_broadcast(&seg->src) || sf_addr_is_any(&seg->src))
+	if (sf_addr_is_group(&seg->dst) || sf_addr_is_group(&seg->src) ||
+	    sf_addr_is_any(&seg->src))
 		return false;
 	return addr_is_ours(s, &seg->dst);
 }
@@ -97,13 +88,6 @@ SF_API int sf_input_packet(sf_stack *s, const uint8_t *pkt, size_t len)
 }
 
 /* ---- Shared steps ---- */
-
-static uint16_t peer_mss_of(const sf_segment *seg)
-{
-	if (!seg->opts.has_mss || seg->opts.mss == 0)
-		return 0;
-	return seg->opts.mss < 48 ? 48 : seg->opts.mss; /* Linux tcp_min_snd_mss */
-}
 
 /* RFC9293:U-10, Table 6. A zero window still lets the control bits of a
  * segment at RCV.NXT through (RFC9293:MUST-66); its data is trimmed later. */
@@ -186,6 +170,42 @@ static void rst_received(sf_stack *s, sf_conn *c)
 	sf_conn_reset(s, c, err, SF_CAUSE_RCV_RST);
 }
 
+/* ---- Text that came with a SYN ---- */
+
+/* What the processing of one segment decided, for the steps that follow. */
+typedef struct sf_rx {
+	bool need_ack;
+	bool closed;        /* the connection is gone or CLOSED: stop */
+} sf_rx;
+
+static bool text_step(sf_stack *s, sf_conn *c, const sf_segment *seg, sf_rx *rx);
+static void fin_step(sf_stack *s, sf_conn *c, sf_rx *rx);
+
+/* Process the text (and FIN) that came on a SYN, now that the connection is
+ * synchronized: it starts at IRS + 1 (RFC 9293 §3.10.7.3 "continue
+ * processing at the sixth step", U-4, U-8). */
+static void syn_text(sf_stack *s, sf_conn *c, const uint8_t *data, size_t len, bool fin,
+		     sf_rx *rx)
+{
+	sf_segment t;
+
+	memset(&t, 0, sizeof(t));
+	t.seq = c->irs + 1;
+	t.payload = data;
+	t.payload_len = len;
+	if (text_step(s, c, &t, rx) && fin && !c->fin_rcvd)
+		fin_step(s, c, rx);
+}
+
+/* The queued text of the peer's SYN, once ESTABLISHED. */
+static void deliver_early(sf_stack *s, sf_conn *c, sf_rx *rx)
+{
+	if (!c->early)
+		return;
+	syn_text(s, c, c->early, c->early_len, false, rx);
+	sf_free_early(s, c);
+}
+
 /* ---- SYN-SENT (§3.10.7.3) ---- */
 
 static void syn_sent_input(sf_stack *s, sf_conn *c, const sf_segment *seg)
@@ -209,23 +229,31 @@ static void syn_sent_input(sf_stack *s, sf_conn *c, const sf_segment *seg)
 	/* Fifth, neither SYN nor RST: drop (U-9). */
 	if (!(seg->flags & SF_SYN))
 		return;
-	/* Fourth, check the SYN bit (U-8). Data and FIN on the SYN are not
-	 * kept, as in Linux without Fast Open: the peer sends them again. */
+	/* Fourth, check the SYN bit (U-8). Text on a SYN-ACK is taken at once
+	 * (Linux drops it without Fast Open); on a SYN alone it is queued until
+	 * ESTABLISHED. */
 	c->irs = seg->seq;
 	c->rcv_nxt = seg->seq + 1;
 	c->rcv_adv = c->rcv_nxt + (c->rcvbuf < SF_MAX_WINDOW ? c->rcvbuf : SF_MAX_WINDOW);
-	c->peer_mss = peer_mss_of(seg);
+	c->peer_mss = sf_peer_mss(seg);
 	c->snd_mss = sf_effective_mss(c, c->peer_mss);
 	c->snd_wnd = c->max_snd_wnd = seg->window;
 	c->snd_wl1 = seg->seq;
 	c->snd_wl2 = seg->ack;
 	if (ack_ok) {
+		sf_rx rx = { false, false };
+
 		ack_advance(s, c, seg->ack);
 		enter_established(s, c, SF_CAUSE_RCV_SYN_ACK);
+		syn_text(s, c, seg->payload, seg->payload_len, seg->flags & SF_FIN, &rx);
+		if (rx.closed)
+			return;
 		sf_send_ack(s, c);
 		sf_output(s, c);
 		return;
 	}
+	sf_free_early(s, c);
+	c->early = sf_copy_syn_text(s, seg, c->rcv_adv - c->rcv_nxt, &c->early_len);
 	/* Simultaneous open (RFC9293:MUST-10): SYN-RECEIVED, not from LISTEN
 	 * (MUST-11); the retransmission timer goes on and resends the SYN-ACK. */
 	c->from_listen = false;
@@ -241,15 +269,21 @@ static void time_wait_input(sf_stack *s, sf_conn *c, const sf_segment *seg)
 	sf_conn *l;
 
 	/* A reset at RCV.NXT closes, unless RFC 1337 protection is on (U-12,
-	 * RFC1337:3-F1); any other reset is dropped. */
+	 * RFC1337:3-F1); elsewhere in the window it gets a challenge ACK
+	 * (RFC5961:3.2-c; Linux's TIME-WAIT drops it); outside, it is dropped. */
 	if (seg->flags & SF_RST) {
-		if (seg->seq == c->rcv_nxt && !s->cfg.rfc1337)
-			sf_conn_closed(s, c, SF_CAUSE_RCV_RST);
+		if (seg->seq == c->rcv_nxt) {
+			if (!s->cfg.rfc1337)
+				sf_conn_closed(s, c, SF_CAUSE_RCV_RST);
+		} else if (sf_seq_in(seg->seq, c->rcv_nxt, c->rcv_adv)) {
+			sf_send_challenge_ack(s, c);
+		}
 		return;
 	}
-	/* A bare in-window ACK restarts the 2*MSL timer. */
+	/* A bare segment at RCV.NXT (an ACK, or nothing at all, U-14) is
+	 * dropped silently and restarts the 2*MSL timer (Linux). */
 	if (!(seg->flags & (SF_SYN | SF_FIN)) && seg->payload_len == 0 &&
-	    seg->seq == c->rcv_nxt && (seg->flags & SF_ACK)) {
+	    seg->seq == c->rcv_nxt) {
 		c->wait_at = s->now + s->cfg.time_wait;
 		sf_timers_changed(s, c);
 		return;
@@ -279,12 +313,6 @@ static void time_wait_input(sf_stack *s, sf_conn *c, const sf_segment *seg)
 
 /* ---- SYN-RECEIVED and the synchronized states (§3.10.7.4) ---- */
 
-/* What the processing of one segment decided, for the steps that follow. */
-typedef struct sf_rx {
-	bool need_ack;
-	bool closed;        /* the connection is gone or CLOSED: stop */
-} sf_rx;
-
 /* The peer's SYN-ACK in SYN-RECEIVED after a simultaneous open (Linux
  * tcp_validate_incoming() lets it pass): its SYN is old, its ACK is new. */
 static bool is_simopen_synack(const sf_conn *c, const sf_segment *seg)
@@ -294,8 +322,9 @@ static bool is_simopen_synack(const sf_conn *c, const sf_segment *seg)
 	       seg->seq + 1 == c->rcv_nxt && seg->ack == c->snd_nxt;
 }
 
-/* Fifth step for SYN-RECEIVED: the ACK must acknowledge our SYN (U-15). */
-static bool syn_received_ack(sf_stack *s, sf_conn *c, const sf_segment *seg)
+/* Fifth step for SYN-RECEIVED: the ACK must acknowledge our SYN (U-15);
+ * then the text queued from the SYN is processed. */
+static bool syn_received_ack(sf_stack *s, sf_conn *c, const sf_segment *seg, sf_rx *rx)
 {
 	if (!sf_seq_lt(c->snd_una, seg->ack) || !sf_seq_le(seg->ack, c->snd_nxt)) {
 		sf_send_rst_reply(s, seg);
@@ -307,6 +336,7 @@ static bool syn_received_ack(sf_stack *s, sf_conn *c, const sf_segment *seg)
 	if (c->snd_wnd > c->max_snd_wnd)
 		c->max_snd_wnd = c->snd_wnd;
 	enter_established(s, c, seg->payload_len ? SF_CAUSE_RCV_DATA : SF_CAUSE_RCV_ACK);
+	deliver_early(s, c, rx);
 	return true;
 }
 
@@ -439,7 +469,7 @@ static void sync_input(sf_stack *s, sf_conn *c, const sf_segment *seg)
 
 	/* A simultaneous-open SYN-ACK: take its ACK and acknowledge it. */
 	if (is_simopen_synack(c, seg)) {
-		syn_received_ack(s, c, seg);
+		syn_received_ack(s, c, seg, &rx);
 		ack_advance(s, c, seg->ack);
 		sf_send_ack(s, c);
 		sf_output(s, c);
@@ -476,7 +506,7 @@ static void sync_input(sf_stack *s, sf_conn *c, const sf_segment *seg)
 	/* Fifth, check the ACK field: a segment without ACK is dropped (U-14). */
 	if (!(seg->flags & SF_ACK))
 		return;
-	if (c->state == SF_SYN_RECEIVED && !syn_received_ack(s, c, seg))
+	if (c->state == SF_SYN_RECEIVED && !syn_received_ack(s, c, seg, &rx))
 		return;
 	ack_step(s, c, seg, &rx);
 	if (rx.closed)

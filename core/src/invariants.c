@@ -114,6 +114,9 @@ static bool timers_fit_state(const sf_conn *c)
 	case SF_SYN_SENT:
 	case SF_SYN_RECEIVED:
 		return c->rtx_at != SF_NEVER;
+	case SF_FIN_WAIT_2:
+		/* An orphan there is bounded by the FIN-WAIT-2 timeout (seed 6). */
+		return c->sd >= 0 || c->wait_at != SF_NEVER;
 	default:
 		/* Something unacknowledged always has a retransmission timer. */
 		return c->snd_una == c->snd_nxt || c->rtx_at != SF_NEVER;
@@ -165,7 +168,7 @@ static int check_listener(const sf_conn *l, sf_why *w, size_t *mem, uint32_t *nr
 
 	for (const sf_req *r = l->syn_head; r; r = r->next) {
 		n++;
-		*mem += sizeof(*r);
+		*mem += sizeof(*r) + r->syn_len;
 		if (r->listener != l)
 			return fail(w, r->conn_id, "SYN-queue entry with a wrong listener");
 		if (r->deadline == SF_NEVER)
@@ -177,9 +180,9 @@ static int check_listener(const sf_conn *l, sf_why *w, size_t *mem, uint32_t *nr
 		a++;
 	if (n != l->syn_count || a != l->aq_count)
 		return fail(w, l->conn_id, "queue counts disagree with the queues");
-	if (n > l->backlog)
+	if (n > l->backlog && n > l->qbound)
 		return fail(w, l->conn_id, "SYN queue over the backlog");
-	if (a > l->backlog + 1)
+	if (a > l->backlog + 1 && a > l->qbound)
 		return fail(w, l->conn_id, "accept queue over the backlog");
 	*nreqs += n;
 	return 0;
@@ -220,7 +223,7 @@ SF_API int sf_check_invariants(const sf_stack *s, char *why, size_t cap)
 	}
 	for (const sf_conn *c = s->head; c; c = c->next) {
 		nconns++;
-		mem += sizeof(*c) + c->snd.cap + c->rcv.cap;
+		mem += sizeof(*c) + c->snd.cap + c->rcv.cap + c->early_len;
 		ntw += c->state == SF_TIME_WAIT;
 		nh += c->sd >= 0;
 		ntimers += c->node.heap_pos != 0;

@@ -12,9 +12,6 @@
 
 #include "tcp_internal.h"
 
-/* Linux's tcp_min_snd_mss: a peer's MSS below this is raised to it. */
-#define SF_MIN_SND_MSS 48
-
 bool sf_acceptq_full(const sf_conn *l)
 {
 	return l->aq_count > l->backlog;
@@ -27,21 +24,13 @@ static uint64_t synack_timeout(const sf_stack *s, uint32_t n)
 	return t < s->cfg.rto_max ? t : s->cfg.rto_max;
 }
 
-static uint16_t peer_mss_of(const sf_segment *seg)
-{
-	if (!seg->opts.has_mss || seg->opts.mss == 0)
-		return 0;
-	return seg->opts.mss < SF_MIN_SND_MSS ? SF_MIN_SND_MSS : seg->opts.mss;
-}
-
-/* Remove r from its listener's SYN queue and the lookup table, report its
- * last transition and free it. */
-void sf_req_drop(sf_stack *s, sf_req *r, sf_state to, sf_cause cause)
+/* Take r out of its listener's SYN queue, the timer heap and the lookup
+ * table, and free it. */
+static void req_remove(sf_stack *s, sf_req *r)
 {
 	sf_conn *l = r->listener;
-	sf_req **pp;
 
-	for (pp = &l->syn_head; *pp; pp = &(*pp)->next) {
+	for (sf_req **pp = &l->syn_head; *pp; pp = &(*pp)->next) {
 		if (*pp == r) {
 			*pp = r->next;
 			break;
@@ -54,13 +43,21 @@ void sf_req_drop(sf_stack *s, sf_req *r, sf_state to, sf_cause cause)
 	s->nreqs--;
 	sf_timer_remove(s, &r->node);
 	sf_hash_del(s, &r->node);
-	sf_report(s, r->conn_id, SF_SYN_RECEIVED, to, cause);
+	sf_mem_free(s, r->syn_data, r->syn_len);
 	sf_mem_free(s, r, sizeof(*r));
 }
 
+/* The entry ends: report its last transition and free it. */
+void sf_req_drop(sf_stack *s, sf_req *r, sf_state to, sf_cause cause)
+{
+	sf_report(s, r->conn_id, SF_SYN_RECEIVED, to, cause);
+	req_remove(s, r);
+}
+
 /* LISTEN + SYN (RFC9293:U-4): a new SYN-queue entry answered by
- * <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>. Data on the SYN is not kept (Linux
- * without TCP Fast Open): the SYN-ACK acknowledges only the SYN. */
+ * <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>. Text on the SYN is queued (the
+ * SYN-ACK acknowledges only the SYN) and delivered once ESTABLISHED; Linux
+ * drops it unless TCP Fast Open is in use. */
 static void listen_syn(sf_stack *s, sf_conn *l, const sf_segment *seg)
 {
 	sf_req *r;
@@ -92,10 +89,11 @@ static void listen_syn(sf_stack *s, sf_conn *l, const sf_segment *seg)
 					 s->now);
 	}
 	r->snd_wnd = seg->window;
-	r->peer_mss = peer_mss_of(seg);
+	r->peer_mss = sf_peer_mss(seg);
 	r->rcv_mss = l->rcv_mss;
 	r->rcv_wnd = (uint16_t)(l->rcvbuf < SF_MAX_WINDOW ? l->rcvbuf : SF_MAX_WINDOW);
 	r->synack_sent = s->now;
+	r->syn_data = sf_copy_syn_text(s, seg, r->rcv_wnd, &r->syn_len);
 	r->deadline = s->now + synack_timeout(s, 0);
 	r->node.tie = r->conn_id;
 	if (l->syn_tail)
@@ -175,6 +173,10 @@ static sf_conn *req_promote(sf_stack *s, sf_req *r)
 	c->rtt_seq = r->iss + 1;
 	c->rtt_start = r->synack_sent;
 	c->rtx_start = r->synack_sent;
+	c->early = r->syn_data; /* the queued SYN text moves along */
+	c->early_len = r->syn_len;
+	r->syn_data = NULL;
+	r->syn_len = 0;
 	c->listener = l;
 	c->in_accept_queue = true;
 	if (l->aq_tail)
@@ -184,20 +186,7 @@ static sf_conn *req_promote(sf_stack *s, sf_req *r)
 	l->aq_tail = c;
 	l->aq_count++;
 	/* The entry leaves without a report: the connection carries on its id. */
-	for (sf_req **pp = &l->syn_head; *pp; pp = &(*pp)->next) {
-		if (*pp == r) {
-			*pp = r->next;
-			break;
-		}
-	}
-	l->syn_tail = NULL;
-	for (sf_req *t = l->syn_head; t; t = t->next)
-		l->syn_tail = t;
-	l->syn_count--;
-	s->nreqs--;
-	sf_timer_remove(s, &r->node);
-	sf_hash_del(s, &r->node);
-	sf_mem_free(s, r, sizeof(*r));
+	req_remove(s, r);
 	sf_hash_add(s, &c->node);
 	return c;
 }
@@ -236,9 +225,19 @@ void sf_req_input(sf_stack *s, sf_req *r, const sf_segment *seg)
 			sf_send_req_ack(s, r);
 		return;
 	}
-	/* Second, check the RST bit: back to LISTEN, the user is not told (U-11). */
+	/* Second, check the RST bit: exactly RCV.NXT -> back to LISTEN, the
+	 * user is not told (U-11, RFC5961:3.2-b); elsewhere in the window ->
+	 * challenge ACK (RFC5961:3.2-c applies to every state but SYN-SENT;
+	 * Linux drops the entry on any in-window RST here). */
 	if (seg->flags & SF_RST) {
-		sf_req_drop(s, r, SF_LISTEN, SF_CAUSE_RCV_RST);
+		if (seg->seq == r->irs + 1) {
+			sf_req_drop(s, r, SF_LISTEN, SF_CAUSE_RCV_RST);
+		} else if (!sf_oow_limited(s, &r->last_oow_ack)) {
+			s->stats.challenge_acks++;
+			sf_send_req_ack(s, r);
+		} else {
+			s->stats.challenge_acks_limited++;
+		}
 		return;
 	}
 	/* Fourth, check the SYN bit: in-window SYN -> reset, back to LISTEN (U-13). */

@@ -95,6 +95,8 @@ SF_API sf_stack *sf_stack_new(const sf_config *cfg, const sf_env *env)
 		s->cfg.ephemeral_hi = 60999;
 	}
 	s->next_ephemeral = s->cfg.ephemeral_lo;
+	if (s->cfg.mss == 0)
+		s->cfg.mss = SF_DEFAULT_MSS4;
 	if (s->cfg.rto_initial == 0)
 		s->cfg.rto_initial = 1; /* every timer must move the clock forward */
 	if (s->cfg.rto_max < s->cfg.rto_initial)

@@ -82,6 +82,8 @@ typedef struct sf_req {
 	uint64_t deadline;            /* next SYN-ACK retransmission or drop */
 	uint64_t synack_sent;         /* first SYN-ACK time, for the RTT sample */
 	uint64_t last_oow_ack;        /* rate limit (Linux req->last_oow_ack_time) */
+	uint8_t *syn_data;            /* text that came with the SYN (RFC9293:U-4) */
+	uint16_t syn_len;
 } sf_req;
 
 /* The full control block (TCB) of RFC 9293 §3.3.1, without its buffers. */
@@ -153,11 +155,16 @@ typedef struct sf_conn {
 
 	/* Listener part (state LISTEN). */
 	uint32_t backlog;
+	uint32_t qbound;              /* queue lengths when listen() lowered the backlog */
 	uint32_t syn_count, aq_count;
 	sf_req *syn_head, *syn_tail;
 	struct sf_conn *aq_head, *aq_tail;
 
 	sf_ring snd, rcv;
+	/* Text that came with the peer's SYN, queued until ESTABLISHED
+	 * (RFC9293:U-4, U-8). */
+	uint8_t *early;
+	uint16_t early_len;
 } sf_conn;
 
 /* The first illegal transition seen, for sf_check_invariants(). */
@@ -213,6 +220,7 @@ void sf_hash_add(sf_stack *s, sf_node *n);
 void sf_hash_del(sf_stack *s, sf_node *n);
 sf_node *sf_hash_find(sf_stack *s, const sf_endpoint *local, const sf_endpoint *remote);
 sf_conn *sf_find_listener(sf_stack *s, const sf_endpoint *local);
+bool sf_addr_is_group(const sf_addr *a);
 bool sf_port_in_use(sf_stack *s, const sf_conn *self, const sf_endpoint *local);
 void sf_bind_conn(sf_stack *s, sf_conn *c, const sf_endpoint *local);
 void sf_unbind_conn(sf_stack *s, sf_conn *c);
@@ -222,6 +230,7 @@ void sf_enter_time_wait(sf_stack *s, sf_conn *c, sf_cause cause);
 bool sf_is_synchronized(const sf_conn *c);
 uint32_t sf_rcv_space(const sf_conn *c);
 void sf_update_rcv_wnd(sf_conn *c);
+uint16_t sf_peer_mss(const sf_segment *seg);
 uint16_t sf_effective_mss(const sf_conn *c, uint16_t peer_mss);
 void sf_rtt_sample(sf_stack *s, sf_conn *c, uint64_t rtt);
 void sf_fill_info(const sf_stack *s, const sf_conn *c, sf_tcp_info *info);
@@ -249,6 +258,8 @@ void sf_send_ack_at(sf_stack *s, sf_conn *c, uint32_t seq);
 void sf_send_rst_conn(sf_stack *s, sf_conn *c);
 void sf_send_rst_reply(sf_stack *s, const sf_segment *seg);
 void sf_send_req_ack(sf_stack *s, const sf_req *r);
+void sf_free_early(sf_stack *s, sf_conn *c);
+uint8_t *sf_copy_syn_text(sf_stack *s, const sf_segment *seg, uint32_t wnd, uint16_t *len);
 bool sf_output(sf_stack *s, sf_conn *c);
 void sf_retransmit(sf_stack *s, sf_conn *c);
 bool sf_oow_limited(sf_stack *s, uint64_t *last);

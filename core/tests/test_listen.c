@@ -64,16 +64,43 @@ static void test_listen_ack_rst(void)
 	h_free(h);
 }
 
-/* RFC9293:U-4: SYN data is not acknowledged (Linux without Fast Open); the
- * SYN-ACK carries only the MSS option and the right window. */
-static void test_listen_syn_with_data(void)
+/* RFC9293:U-4: text on a SYN is queued: the SYN-ACK acknowledges only the
+ * SYN (and carries only the MSS option); once ESTABLISHED the text is
+ * delivered and acknowledged. */
+static void test_listen_syn_with_data_queued(void)
 {
 	harness *h = h_new();
+	char buf[16];
+	int sd;
 
 	listening(h);
 	SEND(h, .flags = SF_SYN, .seq = PEER_ISS, .data = "hello");
 	EXPECT(h, .flags = SF_SYN | SF_ACK, .seq = STACK_ISS, .ack = PEER_ISS + 1, .mss = 1460,
 	       .win = 65535);
+	SEND(h, .flags = SF_ACK, .seq = PEER_ISS + 1, .ack = STACK_ISS + 1);
+	EXPECT(h, .flags = SF_ACK, .seq = STACK_ISS + 1, .ack = PEER_ISS + 6);
+	sd = sf_accept(h->stack, h->listener, NULL);
+	ASSERT_EQ(sf_recv(h->stack, sd, buf, sizeof(buf)), 5);
+	ASSERT_MEM_EQ(buf, "hello", 5);
+	h_free(h);
+}
+
+/* The peer may resend the SYN's text on the third ACK: it is not delivered
+ * twice. */
+static void test_listen_syn_with_data_resent(void)
+{
+	harness *h = h_new();
+	char buf[16];
+	int sd;
+
+	listening(h);
+	SEND(h, .flags = SF_SYN, .seq = PEER_ISS, .data = "hello");
+	EXPECT(h, .flags = SF_SYN | SF_ACK, .seq = STACK_ISS, .ack = PEER_ISS + 1, .mss = 1460);
+	SEND(h, .flags = SF_ACK, .seq = PEER_ISS + 1, .ack = STACK_ISS + 1, .data = "hello!");
+	EXPECT(h, .flags = SF_ACK, .seq = STACK_ISS + 1, .ack = PEER_ISS + 7);
+	sd = sf_accept(h->stack, h->listener, NULL);
+	ASSERT_EQ(sf_recv(h->stack, sd, buf, sizeof(buf)), 6);
+	ASSERT_MEM_EQ(buf, "hello!", 6);
 	h_free(h);
 }
 
@@ -281,7 +308,8 @@ int main(void)
 	RUN_TEST(test_listen_syn_passive_open);
 	RUN_TEST(test_listen_rst_ignored);
 	RUN_TEST(test_listen_ack_rst);
-	RUN_TEST(test_listen_syn_with_data);
+	RUN_TEST(test_listen_syn_with_data_queued);
+	RUN_TEST(test_listen_syn_with_data_resent);
 	RUN_TEST(test_listen_other_dropped);
 	RUN_TEST(test_syn_received_timeout_synack_backoff);
 	RUN_TEST(test_listen_syn_flood_bounded);

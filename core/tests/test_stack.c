@@ -3,6 +3,7 @@
  * independent stacks in one process, byte-for-byte determinism, the memory
  * cap, ephemeral ports, IPv6, observation calls and API errors.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "harness.h"
@@ -219,6 +220,29 @@ static void test_stack_api_errors(void)
 	h_free(h);
 }
 
+/* sf_stack_free() releases everything still held, in any state: SYN-queue
+ * entries with queued SYN text, accept queues, buffers, TIME-WAIT (LSan
+ * checks that nothing leaks). */
+static void test_stack_free_with_everything_held(void)
+{
+	harness *h = h_new();
+	sf_stack *s;
+
+	established(h);
+	ASSERT_EQ(sf_send(h->stack, h->sd, "unacked", 7), 7);
+	SEND(h, .flags = SF_ACK, .seq = PEER_ISS + 1, .ack = STACK_ISS + 1, .data = "unread");
+	h_use_peer(h, PEER_PORT + 1);
+	SEND(h, .flags = SF_SYN, .seq = PEER_ISS, .data = "syn text");
+	h_use_peer(h, PEER_PORT + 2);
+	SEND(h, .flags = SF_SYN, .seq = PEER_ISS);
+	SEND(h, .flags = SF_ACK, .seq = PEER_ISS + 1, .ack = STACK_ISS + 1, .data = "queued");
+	h_check(h);
+	s = h->stack;
+	sf_stack_free(s);
+	h_clear(h);
+	free(h);
+}
+
 /* Only one socket may listen on a port, even with SO_REUSEADDR. */
 static void test_stack_listen_port_conflict(void)
 {
@@ -285,6 +309,7 @@ int main(void)
 	RUN_TEST(test_stack_ephemeral_ports_deterministic);
 	RUN_TEST(test_syn_sent_ipv6);
 	RUN_TEST(test_stack_api_errors);
+	RUN_TEST(test_stack_free_with_everything_held);
 	RUN_TEST(test_stack_listen_port_conflict);
 	RUN_TEST(test_stack_foreach_conn);
 	RUN_TEST(test_stack_tick_monotonic);

@@ -30,6 +30,40 @@ static void test_syn_sent_syn_ack_established(void)
 	h_free(h);
 }
 
+/* RFC9293:U-8: text (and FIN) on a SYN-ACK is taken and acknowledged. */
+static void test_syn_sent_syn_ack_with_data(void)
+{
+	harness *h = h_new();
+	char buf[16];
+
+	syn_sent(h);
+	SEND(h, .flags = SF_SYN | SF_ACK | SF_FIN, .seq = PEER_ISS, .ack = STACK_ISS + 1,
+	     .data = "hello");
+	EXPECT(h, .flags = SF_ACK, .seq = STACK_ISS + 1, .ack = PEER_ISS + 7);
+	ASSERT_EQ(h_state(h, h->sd), SF_CLOSE_WAIT);
+	ASSERT_EQ(sf_recv(h->stack, h->sd, buf, sizeof(buf)), 5);
+	ASSERT_MEM_EQ(buf, "hello", 5);
+	ASSERT_EQ(sf_recv(h->stack, h->sd, buf, sizeof(buf)), 0);
+	h_free(h);
+}
+
+/* RFC9293:U-8: text on a SYN in SYN-SENT (simultaneous open) is queued
+ * until ESTABLISHED. */
+static void test_syn_sent_syn_with_data_queued(void)
+{
+	harness *h = h_new();
+	char buf[16];
+
+	syn_sent(h);
+	SEND(h, .flags = SF_SYN, .seq = PEER_ISS, .data = "abc");
+	EXPECT(h, .flags = SF_SYN | SF_ACK, .seq = STACK_ISS, .ack = PEER_ISS + 1, .mss = 1460);
+	ASSERT_EQ(sf_recv(h->stack, h->sd, buf, sizeof(buf)), -EAGAIN);
+	SEND(h, .flags = SF_ACK, .seq = PEER_ISS + 1, .ack = STACK_ISS + 1);
+	EXPECT(h, .flags = SF_ACK, .seq = STACK_ISS + 1, .ack = PEER_ISS + 4);
+	ASSERT_EQ(sf_recv(h->stack, h->sd, buf, sizeof(buf)), 3);
+	h_free(h);
+}
+
 /* RFC9293:U-6: an unacceptable ACK gets <SEQ=SEG.ACK><CTL=RST>; with RST set
  * it is just dropped. */
 static void test_syn_sent_bad_ack_rst(void)
@@ -245,6 +279,23 @@ static void test_syn_received_rst_back_to_listen(void)
 	h_free(h);
 }
 
+/* RFC5961:3.2-c in SYN-RECEIVED (every state but SYN-SENT): an RST in the
+ * window but not at RCV.NXT gets a challenge ACK; the entry stays. */
+static void test_syn_received_rst_in_window_challenge_ack(void)
+{
+	harness *h = h_new();
+	sf_mem_info m;
+
+	syn_received(h);
+	SEND(h, .flags = SF_RST, .seq = PEER_ISS + 2);
+	EXPECT(h, .flags = SF_ACK, .seq = STACK_ISS + 1, .ack = PEER_ISS + 1);
+	SEND(h, .flags = SF_RST, .seq = PEER_ISS + 1 + 65535);
+	EXPECT_NONE(h);
+	sf_get_mem(h->stack, &m);
+	ASSERT_EQ(m.half_open, 1);
+	h_free(h);
+}
+
 /* Seed 13: a lost SYN-ACK is recovered by the client's retransmitted SYN,
  * which gets the SYN-ACK again. */
 static void test_syn_received_syn_retransmitted(void)
@@ -340,6 +391,8 @@ static void test_syn_received_unacceptable_ack(void)
 int main(void)
 {
 	RUN_TEST(test_syn_sent_syn_ack_established);
+	RUN_TEST(test_syn_sent_syn_ack_with_data);
+	RUN_TEST(test_syn_sent_syn_with_data_queued);
 	RUN_TEST(test_syn_sent_bad_ack_rst);
 	RUN_TEST(test_syn_sent_rst_refused);
 	RUN_TEST(test_syn_sent_ack_only_dropped);
@@ -351,6 +404,7 @@ int main(void)
 	RUN_TEST(test_syn_sent_timeout_syncnt);
 	RUN_TEST(test_syn_sent_old_duplicate_synack_rst);
 	RUN_TEST(test_syn_received_rst_back_to_listen);
+	RUN_TEST(test_syn_received_rst_in_window_challenge_ack);
 	RUN_TEST(test_syn_received_syn_retransmitted);
 	RUN_TEST(test_established_synack_retransmitted_acked);
 	RUN_TEST(test_syn_received_data_completes);

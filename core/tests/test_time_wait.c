@@ -100,6 +100,24 @@ static void test_time_wait_bind_eaddrinuse_active(void)
 	h_free(h);
 }
 
+/* RFC9293:U-10/U-14: a bare segment at RCV.NXT, with or without ACK, is
+ * dropped silently (and restarts the timer, as in Linux). */
+static void test_time_wait_bare_segment_silent(void)
+{
+	harness *h = h_new();
+
+	time_wait(h);
+	h_advance(h, 30 * SEC);
+	SEND(h, .flags = SF_ACK, .seq = PEER_ISS + 2, .ack = STACK_ISS + 2);
+	SEND(h, .flags = 0, .seq = PEER_ISS + 2);
+	EXPECT_NONE(h);
+	h_advance(h, 60 * SEC - 1);
+	ASSERT_EQ(h_state(h, h->sd), SF_TIME_WAIT);
+	h_advance(h, 1);
+	ASSERT_EQ(h_state(h, h->sd), SF_CLOSED);
+	h_free(h);
+}
+
 /* RFC9293:U-12: an RST at RCV.NXT in TIME-WAIT -> CLOSED (Linux default). */
 static void test_time_wait_rst_closed(void)
 {
@@ -109,6 +127,21 @@ static void test_time_wait_rst_closed(void)
 	SEND(h, .flags = SF_RST, .seq = PEER_ISS + 2);
 	EXPECT_NONE(h);
 	ASSERT(h_saw(h, SF_TIME_WAIT, SF_CLOSED, SF_CAUSE_RCV_RST));
+	h_free(h);
+}
+
+/* RFC5961:3.2-c: an RST in the window but not at RCV.NXT gets a challenge
+ * ACK in TIME-WAIT too; outside the window it is dropped. */
+static void test_time_wait_rst_in_window_challenge_ack(void)
+{
+	harness *h = h_new();
+
+	time_wait(h);
+	SEND(h, .flags = SF_RST, .seq = PEER_ISS + 10);
+	EXPECT(h, .flags = SF_ACK, .seq = STACK_ISS + 2, .ack = PEER_ISS + 2);
+	SEND(h, .flags = SF_RST, .seq = PEER_ISS + 1);
+	EXPECT_NONE(h);
+	ASSERT_EQ(h_state(h, h->sd), SF_TIME_WAIT);
 	h_free(h);
 }
 
@@ -171,7 +204,9 @@ int main(void)
 	RUN_TEST(test_time_wait_old_duplicates_kept_out);
 	RUN_TEST(test_time_wait_bind_eaddrinuse);
 	RUN_TEST(test_time_wait_bind_eaddrinuse_active);
+	RUN_TEST(test_time_wait_bare_segment_silent);
 	RUN_TEST(test_time_wait_rst_closed);
+	RUN_TEST(test_time_wait_rst_in_window_challenge_ack);
 	RUN_TEST(test_time_wait_rst_ignored_rfc1337);
 	RUN_TEST(test_time_wait_max_time_wait_bound);
 	RUN_TEST(test_time_wait_syn_new_reopens);

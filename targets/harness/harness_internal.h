@@ -62,6 +62,11 @@ typedef struct fz_conn {
 	uint16_t max_snd_mss;
 	/* our own SYN's options, as sent */
 	bool our_syn_seen, our_wscale, our_ts, our_sack_perm;
+	uint8_t our_wscale_val;
+	/* the right edge of the receive window we advertised (ACK + scaled
+	 * window of our segments), highest so far */
+	bool adv_valid;
+	uint32_t max_adv_edge;
 	/* the application side */
 	uint64_t written;        /* bytes send() accepted */
 	uint64_t delivered;      /* bytes recv() returned */

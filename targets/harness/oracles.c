@@ -164,10 +164,22 @@ static void visit(void *ctx, const sf_tcp_info *info)
 		c->max_snd_mss = info->snd_mss;
 	if (info->state == SF_SYN_SENT)
 		return;
+	if (c->irs_valid && info->irs != c->irs) {
+		/* A new SYN gave the connection a new IRS: what we knew about
+		 * its receive side belongs to the old one. */
+		c->irs_valid = false;
+		c->adv_valid = false;
+	}
 	if (!c->irs_valid || sf_seq_gt(info->rcv_nxt, c->max_rcv_nxt))
 		c->max_rcv_nxt = info->rcv_nxt;
 	c->irs_valid = true;
 	c->irs = info->irs;
+	/* RFC 9293 §3.10.7.4: data beyond the window we offered is not
+	 * acceptable (a FIN right at the edge still is). */
+	if (c->adv_valid && sf_seq_gt(info->rcv_nxt, c->max_adv_edge + 1))
+		fz_fail(h, "window",
+			"connection %u: RCV.NXT %u is past %u, the right edge of the window it advertised",
+			c->id, info->rcv_nxt, c->max_adv_edge);
 	if (synchronized(info->state)) {
 		uint32_t edge = info->snd_una + info->snd_wnd;
 		if (!c->edge_valid || sf_seq_gt(edge, c->max_right_edge))
@@ -333,16 +345,14 @@ static void check_options(fz_harness *h, const sf_segment *seg, fz_conn *c, cons
 		if (o->sack_permitted && !f->syn_sack_perm)
 			OUT_FAIL(h, seg, "SACK-permitted on a SYN-ACK to a SYN without it (RFC 2018 §2)");
 	}
-	if (syn && c && !(seg->flags & SF_ACK)) {
+	if (syn && c) {
 		c->our_syn_seen = true;
 		c->our_ts |= o->has_ts;
 		c->our_sack_perm |= o->sack_permitted;
-		c->our_wscale |= o->has_wscale;
-	}
-	if (syn && c && (seg->flags & SF_ACK)) {
-		c->our_syn_seen = true;
-		c->our_ts |= o->has_ts;
-		c->our_sack_perm |= o->sack_permitted;
+		if (o->has_wscale) {
+			c->our_wscale = true;
+			c->our_wscale_val = o->wscale > 14 ? 14 : o->wscale;
+		}
 	}
 	if (syn || !c || (seg->flags & SF_RST))
 		return;
@@ -425,7 +435,10 @@ static void check_numbers(fz_harness *h, const sf_segment *seg, const fz_conn *c
 			peer_mss = 536;
 	}
 	uint32_t limit = peer_mss < h->setup.cfg.mss ? peer_mss : h->setup.cfg.mss;
-	if (peer_mss && seg->payload_len + seg->opt_len > limit)
+	/* Like Linux (TCP_MIN_SND_MSS, the CVE-2019-11479 fix), a peer's tiny
+	 * MSS does not make segments smaller than 48 data octets. */
+	uint32_t data_limit = limit > seg->opt_len + 48u ? limit - seg->opt_len : 48u;
+	if (peer_mss && seg->payload_len > data_limit)
 		OUT_FAIL(h, seg, "%zu data + %u option octets exceed the effective send MSS %u "
 				 "(RFC9293:MUST-16)", seg->payload_len, seg->opt_len, limit);
 }
@@ -463,6 +476,21 @@ static void check_sent_stream(fz_harness *h, const sf_segment *seg, const fz_con
 			(unsigned long long)c->written);
 }
 
+/* The right edge of the window this segment offers the peer: the window
+ * field is scaled except on SYNs (RFC 7323 §2.2) when both SYNs agreed. */
+static void note_advertised(fz_conn *c, const fz_flow *f, const sf_segment *seg)
+{
+	if (!(seg->flags & SF_ACK))
+		return;
+	uint32_t shift = 0;
+	if (!(seg->flags & SF_SYN) && c->our_wscale && f && f->syn_wscale)
+		shift = c->our_wscale_val;
+	uint32_t edge = seg->ack + ((uint32_t)seg->window << shift);
+	if (!c->adv_valid || sf_seq_gt(edge, c->max_adv_edge))
+		c->max_adv_edge = edge;
+	c->adv_valid = true;
+}
+
 void fz_check_output(fz_harness *h, const sf_segment *seg)
 {
 	check_reparse(h, seg);
@@ -482,6 +510,7 @@ void fz_check_output(fz_harness *h, const sf_segment *seg)
 		OUT_FAIL(h, seg, "a segment that belongs to no connection and is not an RST");
 	check_numbers(h, seg, c, f);
 	check_sent_stream(h, seg, c);
+	note_advertised(c, f, seg);
 }
 
 /* ---- Stream integrity, receiving side, and API results ---- */
@@ -516,7 +545,10 @@ void fz_check_recv(fz_harness *h, int sd, const uint8_t *buf, ssize_t n, size_t 
 		c->eof_seen = true;
 		return;
 	}
-	if (c->eof_seen)
+	/* After shutdown(SHUT_RD), Linux still hands out data that arrives
+	 * (and reports end of stream when none is queued); after a FIN, nothing
+	 * can come. */
+	if (c->eof_seen && !c->shut_rd)
 		fz_fail(h, "stream-integrity", "recv() returned %zd octets after end of stream", n);
 	bool same = f->tainted || memcmp(buf, fz_pattern(f->salt + base, (size_t)n), (size_t)n) == 0;
 	for (ssize_t i = 0; i < n && !same; i++)

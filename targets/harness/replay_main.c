@@ -14,6 +14,8 @@
  *                   change taken (what `synfin coverage` draws)
  *   --expect-inputs exit 1 when no input was found (ctest uses it, so that a
  *                   missing corpus is a failure, not a silent pass)
+ *   --legal-edges   print "FROM TO CAUSE" for every edge the engine's
+ *                   sf_transition_legal() accepts, and exit (for the diagram)
  * Arguments starting with '-' that are not ours are ignored, so that
  * libFuzzer-style command lines (-runs=0 ...) work too.
  */
@@ -81,7 +83,7 @@ static int cmp_names(const void *a, const void *b)
 }
 
 /* Every regular file of a folder (not recursive), in name order, skipping
- * dot files and the readable sources that sit beside the binaries. */
+ * dot files. */
 static int replay_dir(const char *path)
 {
 	DIR *d = opendir(path);
@@ -108,7 +110,8 @@ static int replay_dir(const char *path)
 		names[n++] = strdup(e->d_name);
 	}
 	closedir(d);
-	qsort(names, n, sizeof *names, cmp_names);
+	if (n)
+		qsort(names, n, sizeof *names, cmp_names);
 	for (size_t i = 0; i < n; i++) {
 		char full[4096];
 		struct stat st;
@@ -140,6 +143,16 @@ static int write_transitions(const char *path)
 	return fclose(f) ? -1 : 0;
 }
 
+static void print_legal_edges(void)
+{
+	for (int a = 0; a < SF_STATE_COUNT; a++)
+		for (int b = 0; b < SF_STATE_COUNT; b++)
+			for (int c = 0; c < SF_CAUSE_COUNT; c++)
+				if (sf_transition_legal(a, b, c))
+					printf("%s %s %s\n", sf_state_name(a), sf_state_name(b),
+					       sf_cause_name(c));
+}
+
 static void usage(const char *argv0)
 {
 	fprintf(stderr,
@@ -166,6 +179,9 @@ int main(int argc, char **argv)
 			transitions = argv[++i];
 		} else if (!strcmp(a, "--expect-inputs")) {
 			expect_inputs = true;
+		} else if (!strcmp(a, "--legal-edges")) {
+			print_legal_edges();
+			return 0;
 		} else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
 			usage(argv[0]);
 			return 0;

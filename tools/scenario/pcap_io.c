@@ -345,7 +345,7 @@ int sc_capture_read(const char *path, sc_capture *cap, char *err, size_t errcap)
 	char perr[PCAP_ERRBUF_SIZE] = "";
 	struct pcap_pkthdr *h;
 	const u_char *frame;
-	size_t alloc = 0;
+	size_t alloc = 0, bytes = 0;
 	pcap_t *pc = NULL;
 	int rc = -1, nx;
 
@@ -372,6 +372,14 @@ int sc_capture_read(const char *path, sc_capture *cap, char *err, size_t errcap)
 	while ((nx = pcap_next_ex(pc, &h, &frame)) == 1) {
 		if (take_frame(cap, &alloc, h, frame) < 0) {
 			set_err(err, errcap, "out of memory");
+			goto out;
+		}
+		bytes += h->caplen;
+		if (cap->count > SC_CAPTURE_MAX_PACKETS || bytes > SC_CAPTURE_MAX_BYTES) {
+			set_err(err, errcap,
+				"%s: too large for synfin (over %u TCP packets or %u MiB); cut out "
+				"the flow first, e.g. tshark -r IN -Y 'tcp.stream == N' -w OUT",
+				path, SC_CAPTURE_MAX_PACKETS, SC_CAPTURE_MAX_BYTES >> 20);
 			goto out;
 		}
 	}
@@ -436,44 +444,122 @@ static void flow_note(sc_flow *f, const sf_segment *seg, bool from_client)
 	f->saw_syn = true;
 }
 
+/*
+ * Flows are found through a hash of the unordered 4-tuple (open addressing,
+ * indexes into the flow array), so a capture with many flows takes linear
+ * time, not flows x packets.
+ */
+typedef struct flow_index {
+	int *slot;            /* flow index + 1, 0 = empty */
+	size_t mask;
+} flow_index;
+
+static uint32_t mix(uint32_t h, const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ p[i]) * 16777619u; /* FNV-1a */
+	return h;
+}
+
+/* The same hash for both directions: the two endpoints in a fixed order. */
+static uint32_t tuple_hash(const sf_segment *s)
+{
+	uint32_t a = mix(mix(2166136261u, s->src.bytes, 16), (const uint8_t *)&s->sport, 2);
+	uint32_t b = mix(mix(2166136261u, s->dst.bytes, 16), (const uint8_t *)&s->dport, 2);
+
+	return a < b ? mix(a, (const uint8_t *)&b, 4) : mix(b, (const uint8_t *)&a, 4);
+}
+
+static int index_grow(flow_index *ix, const sc_flow *fl, int n)
+{
+	size_t size = ix->slot ? (ix->mask + 1) * 2 : 64;
+	int *slot = calloc(size, sizeof(*slot));
+
+	if (!slot)
+		return -1;
+	for (int j = 0; j < n; j++) {
+		sf_segment key;
+		size_t h;
+
+		memset(&key, 0, sizeof(key));
+		key.src = fl[j].client.addr;
+		key.sport = fl[j].client.port;
+		key.dst = fl[j].server.addr;
+		key.dport = fl[j].server.port;
+		for (h = tuple_hash(&key) & (size - 1); slot[h]; h = (h + 1) & (size - 1))
+			;
+		slot[h] = j + 1;
+	}
+	free(ix->slot);
+	ix->slot = slot;
+	ix->mask = size - 1;
+	return 0;
+}
+
+/* The flow of s, or -1; *h is left at the free slot where it would go. */
+static int index_find(const flow_index *ix, const sc_flow *fl, const sf_segment *s, size_t *h,
+		      bool *fc)
+{
+	for (*h = tuple_hash(s) & ix->mask; ix->slot[*h]; *h = (*h + 1) & ix->mask)
+		if (sc_flow_match(&fl[ix->slot[*h] - 1], s, fc))
+			return ix->slot[*h] - 1;
+	return -1;
+}
+
+static int add_flow(sc_flow **fl, int *alloc, int n, const sf_segment *s, size_t first)
+{
+	if (n == *alloc) {
+		int na = *alloc ? *alloc * 2 : 8;
+		sc_flow *nf = realloc(*fl, (size_t)na * sizeof(*nf));
+
+		if (!nf)
+			return -1;
+		*fl = nf;
+		*alloc = na;
+	}
+	memset(&(*fl)[n], 0, sizeof((*fl)[n]));
+	(*fl)[n].client.addr = s->src;
+	(*fl)[n].client.port = s->sport;
+	(*fl)[n].server.addr = s->dst;
+	(*fl)[n].server.port = s->dport;
+	(*fl)[n].first = first;
+	return 0;
+}
+
 int sc_capture_flows(const sc_capture *cap, sc_flow **flows)
 {
+	flow_index ix = {NULL, 0};
 	sc_flow *fl = NULL;
 	int n = 0, alloc = 0;
 
+	*flows = NULL;
+	if (index_grow(&ix, fl, 0) < 0)
+		return -1;
 	for (size_t i = 0; i < cap->count; i++) {
 		const sf_segment *s = &cap->pkts[i].seg;
-		bool fc;
-		int j;
+		bool fc = true;
+		size_t h;
+		int j = index_find(&ix, fl, s, &h, &fc);
 
-		for (j = 0; j < n; j++)
-			if (sc_flow_match(&fl[j], s, &fc))
-				break;
-		if (j == n) {
-			if (n == alloc) {
-				int na = alloc ? alloc * 2 : 8;
-				sc_flow *nf = realloc(fl, (size_t)na * sizeof(*nf));
-
-				if (!nf) {
-					free(fl);
-					return -1;
-				}
-				fl = nf;
-				alloc = na;
-			}
-			memset(&fl[n], 0, sizeof(fl[n]));
-			fl[n].client.addr = s->src;
-			fl[n].client.port = s->sport;
-			fl[n].server.addr = s->dst;
-			fl[n].server.port = s->dport;
-			fl[n].first = i;
+		if (j < 0) {
+			if (add_flow(&fl, &alloc, n, s, i) < 0)
+				goto fail;
+			ix.slot[h] = n + 1;
+			j = n++;
 			fc = true;
-			n++;
+			/* Keep the table at most half full. */
+			if ((size_t)n * 2 > ix.mask && index_grow(&ix, fl, n) < 0)
+				goto fail;
 		}
 		flow_note(&fl[j], s, fc);
 	}
+	free(ix.slot);
 	*flows = fl;
 	return n;
+fail:
+	free(ix.slot);
+	free(fl);
+	return -1;
 }
 
 int sc_flow_select(const sc_flow *flows, int nflows, int index, int port, int port2,

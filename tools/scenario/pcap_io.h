@@ -50,6 +50,10 @@ typedef struct sc_cap_packet {
 			       * if the capture was cut by its snap length) */
 } sc_cap_packet;
 
+/* Limits of what sc_capture_read() takes in (a whole capture is held in memory). */
+#define SC_CAPTURE_MAX_PACKETS 1000000u
+#define SC_CAPTURE_MAX_BYTES (256u << 20)
+
 /* All TCP packets of a capture, in capture order. */
 typedef struct sc_capture {
 	sc_cap_packet *pkts;
@@ -61,7 +65,8 @@ typedef struct sc_capture {
 /*
  * Read every TCP packet of a pcap or pcapng file. Returns 0, or -1 with a
  * message in err for: a file that cannot be opened, an empty or truncated
- * file, an unsupported link type, or a capture with no TCP packet at all.
+ * file, an unsupported link type, a capture with no TCP packet at all, or
+ * one over the limits above.
  */
 int sc_capture_read(const char *path, sc_capture *cap, char *err, size_t errcap);
 void sc_capture_free(sc_capture *cap);

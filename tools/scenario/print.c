@@ -228,13 +228,15 @@ static void put_ip_info(sc_strbuf *b, const sc_packet *pk)
 	sc_sb_puts(b, brackets ? "] " : ") ");
 }
 
-static void put_ext(sc_strbuf *b, const sc_packet *pk)
+static void put_ext(sc_strbuf *b, const sc_packet *pk, bool inbound)
 {
+	/* The connection index is implied by named ports (40000 + k is k). */
+	bool conn = pk->conn != ((pk->sport || pk->dport) ? sc_conn_of_ports(pk, inbound) : 0);
 	const char *sep = "";
 
 	if (!pk->faults.bad_tcp_checksum && !pk->faults.bad_ip_checksum &&
 	    !pk->faults.ip_len_delta && !pk->faults.data_off_delta && !pk->reserved &&
-	    !pk->conn && !pk->payload)
+	    !conn && !pk->payload)
 		return;
 	sc_sb_puts(b, " {");
 	if (pk->faults.bad_tcp_checksum) {
@@ -257,7 +259,7 @@ static void put_ext(sc_strbuf *b, const sc_packet *pk)
 		sc_sb_printf(b, "%sreserved=%u", sep, pk->reserved);
 		sep = ", ";
 	}
-	if (pk->conn) {
+	if (conn) {
 		sc_sb_printf(b, "%sconn=%u", sep, pk->conn);
 		sep = ", ";
 	}
@@ -269,7 +271,7 @@ static void put_ext(sc_strbuf *b, const sc_packet *pk)
 	sc_sb_puts(b, "}");
 }
 
-static void put_packet(sc_strbuf *b, const sc_packet *pk)
+static void put_packet(sc_strbuf *b, const sc_packet *pk, bool inbound)
 {
 	char flags[12];
 	sc_num end = pk->seq;
@@ -298,7 +300,7 @@ static void put_packet(sc_strbuf *b, const sc_packet *pk)
 		put_options(b, pk->opt_raw, pk->opt_len);
 		sc_sb_puts(b, ">");
 	}
-	put_ext(b, pk);
+	put_ext(b, pk, inbound);
 }
 
 /* ---- Calls. ---- */
@@ -528,7 +530,7 @@ static void put_event(sc_strbuf *b, const sc_event *ev, int default_family)
 	case SC_EV_INBOUND:
 	case SC_EV_OUTBOUND:
 		sc_sb_puts(b, ev->kind == SC_EV_INBOUND ? " < " : " > ");
-		put_packet(b, &ev->pkt);
+		put_packet(b, &ev->pkt, ev->kind == SC_EV_INBOUND);
 		break;
 	case SC_EV_CALL:
 		sc_sb_puts(b, " ");
@@ -621,7 +623,7 @@ size_t sc_packet_format(const sc_packet *pkt, char *buf, size_t cap)
 	sc_strbuf b;
 
 	sc_sb_init_fixed(&b, buf, cap);
-	put_packet(&b, pkt);
+	put_packet(&b, pkt, true);
 	return b.len;
 }
 

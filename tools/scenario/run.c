@@ -88,6 +88,8 @@ typedef struct runner {
 	int64_t prev_t;         /* time of the previous event (actual, packetdrill-style) */
 	size_t cur;             /* event being played */
 	uint64_t firings;       /* timer firings so far (TIMER_BUDGET) */
+	long last_expect;       /* index of the last expected outbound segment, or -1:
+				 * segments sent after it are counted, not kept */
 	bool failed;
 	bool oom;
 } runner;
@@ -158,6 +160,14 @@ static const char *fmt_ep(const sf_addr *a, uint16_t port, char *buf, size_t cap
 	sf_addr_format(a, ab, sizeof(ab));
 	snprintf(buf, cap, a->family == SF_AF_INET6 ? "[%s]:%u" : "%s:%u", ab, port);
 	return buf;
+}
+
+/* The file name without its directories, for trace lines. */
+static const char *base_name(const char *file)
+{
+	const char *slash = file ? strrchr(file, '/') : NULL;
+
+	return slash ? slash + 1 : file ? file : "";
 }
 
 /* ---- Flows and packetdrill's relative numbers ---- */
@@ -427,6 +437,10 @@ static void env_output(void *ctx, const sf_segment *seg)
 		describe(r, seg, true, d, sizeof(d));
 		trace(r, "out    %s", d);
 	}
+	if ((long)r->cur > r->last_expect) {
+		r->res->unchecked_out++;
+		return;
+	}
 	if (r->qlen == r->qcap) {
 		size_t n = r->qcap ? r->qcap * 2 : 64;
 		out_pkt *nq = realloc(r->q, n * sizeof(*nq));
@@ -563,6 +577,8 @@ static void build_inbound(runner *r, const sc_packet *p, sf_segment *seg)
 	seg->ttl = p->has_ttl ? p->ttl : 64;
 	seg->tos = p->tos_check == SC_TOS_NONE ? 0 : p->tos_check == SC_TOS_ECN ? (p->tos & 3) : p->tos;
 	seg->opt_len = p->opts_mode == SC_OPTS_LIST ? p->opt_len : 0;
+	if (seg->opt_len > SF_MAX_OPT_LEN)
+		seg->opt_len = SF_MAX_OPT_LEN;
 	memcpy(seg->opt_raw, p->opt_raw, seg->opt_len);
 	if (p->ack.mode == SC_NUM_SCRIPT) {
 		/* SACK blocks are relative to the engine's ISN like ack numbers;
@@ -575,7 +591,7 @@ static void build_inbound(runner *r, const sc_packet *p, sf_segment *seg)
 	}
 	sf_opts_decode(seg->opt_raw, seg->opt_len, &seg->opts);
 	seg->payload = p->payload ? p->payload : filler;
-	seg->payload_len = p->len;
+	seg->payload_len = p->len > SC_MAX_PAYLOAD ? SC_MAX_PAYLOAD : p->len;
 }
 
 static int play_inbound(runner *r, const sc_event *ev)
@@ -617,19 +633,29 @@ static size_t opts_used(const uint8_t *raw, size_t len)
 	return len;
 }
 
-static const char *compare_outbound(runner *r, const sc_packet *x, const out_pkt *o,
-				    const sf_endpoint *remote, uint16_t lport)
+/* Fill why (and return true) with what differs, packetdrill's words first. */
+#define MISMATCH(...)                                  \
+	do {                                           \
+		snprintf(why, cap, __VA_ARGS__);       \
+		return true;                           \
+	} while (0)
+
+static bool compare_outbound(runner *r, const sc_packet *x, const out_pkt *o,
+			     const sf_endpoint *remote, uint16_t lport, char *why, size_t cap)
 {
 	const sf_segment *s = &o->seg;
 	flow *f = &r->flows[x->conn];
-	uint32_t exp;
+	char fa[16], fb[16];
+	uint32_t exp, off;
 
 	if (s->dport != remote->port || !sf_addr_eq(&s->dst, &remote->addr))
-		return "bad outbound TCP destination (another connection)";
+		MISMATCH("bad outbound TCP destination: port %u, expected %u (another connection)",
+			 s->dport, remote->port);
 	if (x->sport && s->sport != lport)
-		return "bad outbound TCP source port";
+		MISMATCH("bad outbound TCP source port: %u, expected %u", s->sport, lport);
 	if (s->flags != x->flags)
-		return "bad outbound TCP flags";
+		MISMATCH("bad outbound TCP flags: %s, expected %s", sc_flags_format(s->flags, fa),
+			 sc_flags_format(x->flags, fb));
 	/* The engine's first SYN on a flow fixes its ISN, as in packetdrill. */
 	if ((s->flags & SF_SYN) && x->seq.mode == SC_NUM_SCRIPT &&
 	    (!f->iss_known || f->live_iss != s->seq || f->script_iss != x->seq.value)) {
@@ -637,30 +663,38 @@ static const char *compare_outbound(runner *r, const sc_packet *x, const out_pkt
 		f->live_iss = s->seq;
 		f->script_iss = x->seq.value;
 	}
-	exp = x->seq.mode == SC_NUM_SCRIPT ? x->seq.value + iss_offset(r, x->conn) : x->seq.value;
+	off = x->seq.mode == SC_NUM_SCRIPT ? iss_offset(r, x->conn) : 0;
+	exp = x->seq.value + off;
 	if (x->seq.mode != SC_NUM_STATE && s->seq != exp)
-		return "bad outbound TCP sequence number";
-	exp = x->ack.mode == SC_NUM_SCRIPT ? x->ack.value + r->remote_isn : x->ack.value;
+		MISMATCH("bad outbound TCP sequence number: %" PRIu32 ", expected %" PRIu32
+			 " (on the wire %" PRIu32 " vs %" PRIu32 ")",
+			 s->seq - off, x->seq.value, s->seq, exp);
+	off = x->ack.mode == SC_NUM_SCRIPT ? r->remote_isn : 0;
+	exp = x->ack.value + off;
 	if (x->has_ack && x->ack.mode != SC_NUM_STATE && s->ack != exp)
-		return "bad outbound TCP ack number";
+		MISMATCH("bad outbound TCP ack number: %" PRIu32 ", expected %" PRIu32,
+			 s->ack - off, x->ack.value);
 	if (s->payload_len != x->len)
-		return "bad outbound TCP payload length";
+		MISMATCH("bad outbound TCP payload length: %zu, expected %" PRIu32, s->payload_len,
+			 x->len);
 	if (x->payload && memcmp(s->payload, x->payload, x->len) != 0)
-		return "bad outbound TCP payload";
+		MISMATCH("bad outbound TCP payload: other bytes than the script's");
 	if (x->has_win && s->window != x->win)
-		return "bad outbound TCP window";
+		MISMATCH("bad outbound TCP window: %u, expected %u", s->window, x->win);
 	if (x->has_urg && s->urg_ptr != x->urg)
-		return "bad outbound TCP urgent pointer";
+		MISMATCH("bad outbound TCP urgent pointer: %u, expected %u", s->urg_ptr, x->urg);
 	if (x->tos_check == SC_TOS_FULL && s->tos != x->tos)
-		return "bad outbound IP TOS";
+		MISMATCH("bad outbound IP TOS: 0x%02x, expected 0x%02x", s->tos, x->tos);
 	if (x->tos_check == SC_TOS_ECN && (s->tos & 3) != (x->tos & 3))
-		return "bad outbound ECN codepoint";
+		MISMATCH("bad outbound ECN codepoint: %u, expected %u", s->tos & 3, x->tos & 3);
 	if (x->tos_check == SC_TOS_ECT01 && (s->tos & 3) != 1 && (s->tos & 3) != 2)
-		return "bad outbound ECN codepoint (expected ECT(0) or ECT(1))";
+		MISMATCH("bad outbound ECN codepoint: %u, expected ECT(0) or ECT(1)", s->tos & 3);
 	if (x->opts_mode == SC_OPTS_NONE && opts_used(s->opt_raw, s->opt_len) != 0)
-		return "bad outbound TCP options (none expected)";
+		MISMATCH("bad outbound TCP options: the script lists none (write <...> to "
+			 "leave them unchecked)");
 	if (x->opts_mode == SC_OPTS_LIST) {
 		uint8_t want[SF_MAX_OPT_LEN];
+		size_t xlen = x->opt_len > SF_MAX_OPT_LEN ? SF_MAX_OPT_LEN : x->opt_len;
 		opt_fix fx;
 		size_t a, b;
 
@@ -668,24 +702,24 @@ static const char *compare_outbound(runner *r, const sc_packet *x, const out_pkt
 		if (!f->ts_known && s->opts.has_ts) {
 			sf_tcp_options xo;
 
-			sf_opts_decode(x->opt_raw, x->opt_len, &xo);
+			sf_opts_decode(x->opt_raw, xlen, &xo);
 			if (xo.has_ts) {
 				f->ts_known = true;
 				f->ts_off = s->opts.ts_val - xo.ts_val;
 			}
 		}
-		memcpy(want, x->opt_raw, x->opt_len);
+		memcpy(want, x->opt_raw, xlen);
 		memset(&fx, 0, sizeof(fx));
 		fx.sack_off = r->remote_isn;
 		fx.ts_val_from = s->opts.has_ts; /* the engine's clock is not the script's */
 		fx.ts_val = s->opts.ts_val;
-		walk_opts(want, x->opt_len, fix_one, &fx);
-		a = opts_used(want, x->opt_len);
+		walk_opts(want, xlen, fix_one, &fx);
+		a = opts_used(want, xlen);
 		b = opts_used(s->opt_raw, s->opt_len);
 		if (a != b || memcmp(want, s->opt_raw, a) != 0)
-			return "bad outbound TCP options";
+			MISMATCH("bad outbound TCP options");
 	}
-	return NULL;
+	return false;
 }
 
 /* The window [lo, hi] in which an expected packet may come, and its time t. */
@@ -716,7 +750,7 @@ static int play_outbound(runner *r, const sc_event *ev, int64_t t)
 	sf_endpoint remote;
 	uint16_t lport;
 	uint64_t lo, hi;
-	const char *why;
+	char why[300];
 	out_pkt *o;
 
 	outbound_window(r, ev, t, &lo, &hi);
@@ -741,9 +775,8 @@ static int play_outbound(runner *r, const sc_event *ev, int64_t t)
 	}
 	o = &r->q[r->qhead];
 	packet_endpoints(r, x, false, &remote, &lport);
-	why = compare_outbound(r, x, o, &remote, lport);
 	describe(r, &o->seg, true, got, sizeof(got));
-	if (why)
+	if (compare_outbound(r, x, o, &remote, lport, why, sizeof(why)))
 		return FAIL(r, "%s\n  script packet: %.6f > %s\n  actual packet: %.6f %s", why,
 			    ev->time.kind == SC_TIME_ANY ? secs(o->t) : secs((uint64_t)t), want,
 			    secs(o->t), got);
@@ -751,7 +784,7 @@ static int play_outbound(runner *r, const sc_event *ev, int64_t t)
 		return FAIL(r, "timing error: expected outbound packet at %.6f s (tolerance %.6f s)"
 			       " but it was sent at %.6f s\n  script packet: > %s\n  actual packet: %s",
 			    secs((uint64_t)t), secs((uint64_t)r->tol), secs(o->t), want, got);
-	trace(r, "ok     > %s", want);
+	trace(r, "ok     %s:%u  > %s", base_name(r->scn->file), ev->pos.line, want);
 	r->prev_t = (int64_t)o->t;
 	queue_drop_front(r);
 	return 0;
@@ -840,28 +873,111 @@ static uint8_t *fill_data(const sc_call *c)
 	return c->data ? c->data : filler;
 }
 
+/* A new engine handle (from socket or accept) gets the lowest free script fd. */
+static call_ret new_fd(runner *r, int rc)
+{
+	if (rc >= 0) {
+		int fd = alloc_fd(r, rc);
+
+		if (fd < 0)
+			sf_close(r->st, rc);
+		rc = fd;
+	}
+	return from_rc(rc);
+}
+
+static call_ret call_connect(runner *r, const sc_call *c, fd_slot *f, bool retry)
+{
+	sf_endpoint ep;
+	int ev, v = 0;
+
+	if (!retry) {
+		ep = connect_target(r, c);
+		return from_rc(sf_connect(r->st, f->sd, &ep));
+	}
+	/* A blocked connect returns when the handshake ends, either way. */
+	ev = sf_poll(r->st, f->sd);
+	if (!(ev & (SF_POLLOUT | SF_POLLERR | SF_POLLHUP)))
+		return from_rc(-EINPROGRESS);
+	sf_getsockopt(r->st, f->sd, SF_SO_ERROR, &v);
+	return from_rc(v ? -(v < 0 ? -v : v) : 0);
+}
+
+/* read/recv: the bytes are kept for a data check. */
+static call_ret call_read(runner *r, fd_slot *f, uint32_t len)
+{
+	uint8_t *buf = malloc(len ? len : 1);
+	call_ret ret;
+	ssize_t n;
+
+	if (!buf)
+		return from_rc(-ENOMEM);
+	n = sf_recv(r->st, f->sd, buf, len);
+	ret = from_rc(n);
+	if (n > 0) {
+		ret.has_data = true;
+		ret.data = buf;
+	} else {
+		free(buf);
+	}
+	return ret;
+}
+
+static call_ret call_getsockopt(runner *r, const sc_call *c, fd_slot *f)
+{
+	int v = 0;
+	call_ret ret = from_rc(sf_getsockopt(r->st, f->sd, c->opt, &v));
+
+	/* SO_ERROR reads as a positive errno, as from the kernel. */
+	ret.optval = c->opt == SF_SO_ERROR && v < 0 ? -v : v;
+	return ret;
+}
+
+static call_ret call_fcntl(const sc_call *c, fd_slot *f)
+{
+	if (c->fcntl_cmd == SC_F_SETFL) {
+		f->nonblock = c->fcntl_flags & SC_O_NONBLOCK;
+		return from_rc(0);
+	}
+	return from_rc(SC_O_RDWR | (f->nonblock ? SC_O_NONBLOCK : 0));
+}
+
+/* poll() on one fd: 1 with the revents asked for (errors always), or 0. */
+static call_ret call_poll(runner *r, const sc_call *c, fd_slot *f)
+{
+	int rc = sf_poll(r->st, f->sd);
+	call_ret ret;
+
+	if (rc < 0)
+		return from_rc(rc);
+	ret = from_rc(0);
+	ret.revents = rc & (c->poll_events | SF_POLLERR | SF_POLLHUP);
+	ret.value = ret.revents ? 1 : 0;
+	return ret;
+}
+
+/* close/abort release the script fd whatever the engine says. */
+static call_ret call_release(runner *r, fd_slot *f, bool abort)
+{
+	int rc = abort ? sf_abort(r->st, f->sd) : sf_close(r->st, f->sd);
+
+	f->used = false;
+	return from_rc(rc);
+}
+
 /* The first try of a call (and every retry of a blocked one). */
 static call_ret do_call(runner *r, const sc_call *c, bool retry)
 {
 	fd_slot *f = c->kind == SC_CALL_SOCKET ? NULL : get_fd(r, c->fd);
 	uint32_t len = c->len > SC_MAX_PAYLOAD ? SC_MAX_PAYLOAD : c->len;
-	call_ret ret;
 	sf_endpoint ep;
-	int rc, v;
+	int rc;
 
 	if (c->kind != SC_CALL_SOCKET && !f)
 		return from_rc(-EBADF);
 	switch (c->kind) {
 	case SC_CALL_SOCKET:
-		rc = sf_socket(r->st, c->family ? c->family : SF_AF_INET);
-		if (rc >= 0) {
-			int fd = alloc_fd(r, rc);
-
-			if (fd < 0)
-				sf_close(r->st, rc);
-			rc = fd;
-		}
-		return from_rc(rc);
+		return new_fd(r, sf_socket(r->st, c->family ? c->family : SF_AF_INET));
 	case SC_CALL_BIND:
 		ep = c->has_addr ? c->addr : default_bind(r);
 		return from_rc(sf_bind(r->st, f->sd, &ep));
@@ -871,80 +987,28 @@ static call_ret do_call(runner *r, const sc_call *c, bool retry)
 			note_listen_port(r, f->sd);
 		return from_rc(rc);
 	case SC_CALL_ACCEPT:
-		rc = sf_accept(r->st, f->sd, NULL);
-		if (rc >= 0) {
-			int fd = alloc_fd(r, rc);
-
-			if (fd < 0)
-				sf_close(r->st, rc);
-			rc = fd;
-		}
-		return from_rc(rc);
+		return new_fd(r, sf_accept(r->st, f->sd, NULL));
 	case SC_CALL_CONNECT:
-		if (retry) {
-			/* A blocked connect returns when the handshake ends either way. */
-			int ev = sf_poll(r->st, f->sd);
-
-			if (!(ev & (SF_POLLOUT | SF_POLLERR | SF_POLLHUP)))
-				return from_rc(-EINPROGRESS);
-			v = 0;
-			sf_getsockopt(r->st, f->sd, SF_SO_ERROR, &v);
-			return from_rc(v ? -(v < 0 ? -v : v) : 0);
-		}
-		ep = connect_target(r, c);
-		return from_rc(sf_connect(r->st, f->sd, &ep));
+		return call_connect(r, c, f, retry);
 	case SC_CALL_WRITE:
 	case SC_CALL_SEND:
 		return from_rc(sf_send(r->st, f->sd, fill_data(c), len));
 	case SC_CALL_READ:
-	case SC_CALL_RECV: {
-		uint8_t *buf = malloc(len ? len : 1);
-		ssize_t n;
-
-		if (!buf)
-			return from_rc(-ENOMEM);
-		n = sf_recv(r->st, f->sd, buf, len);
-		ret = from_rc(n);
-		if (n > 0) {
-			ret.has_data = true;
-			ret.data = buf;
-		} else {
-			free(buf);
-		}
-		return ret;
-	}
+	case SC_CALL_RECV:
+		return call_read(r, f, len);
 	case SC_CALL_SHUTDOWN:
 		return from_rc(sf_shutdown(r->st, f->sd, c->how));
 	case SC_CALL_CLOSE:
-		rc = sf_close(r->st, f->sd);
-		f->used = false;
-		return from_rc(rc);
 	case SC_CALL_ABORT:
-		rc = sf_abort(r->st, f->sd);
-		f->used = false;
-		return from_rc(rc);
+		return call_release(r, f, c->kind == SC_CALL_ABORT);
 	case SC_CALL_SETSOCKOPT:
 		return from_rc(sf_setsockopt(r->st, f->sd, c->opt, c->optval));
 	case SC_CALL_GETSOCKOPT:
-		v = 0;
-		ret = from_rc(sf_getsockopt(r->st, f->sd, c->opt, &v));
-		/* SO_ERROR reads as a positive errno, as from the kernel. */
-		ret.optval = c->opt == SF_SO_ERROR && v < 0 ? -v : v;
-		return ret;
+		return call_getsockopt(r, c, f);
 	case SC_CALL_FCNTL:
-		if (c->fcntl_cmd == SC_F_SETFL) {
-			f->nonblock = c->fcntl_flags & SC_O_NONBLOCK;
-			return from_rc(0);
-		}
-		return from_rc(SC_O_RDWR | (f->nonblock ? SC_O_NONBLOCK : 0));
+		return call_fcntl(c, f);
 	case SC_CALL_POLL:
-		rc = sf_poll(r->st, f->sd);
-		if (rc < 0)
-			return from_rc(rc);
-		ret = from_rc(0);
-		ret.revents = rc & (c->poll_events | SF_POLLERR | SF_POLLHUP);
-		ret.value = ret.revents ? 1 : 0;
-		return ret;
+		return call_poll(r, c, f);
 	default:
 		return from_rc(-ENOSYS);
 	}
@@ -1045,8 +1109,13 @@ static int check_pending(runner *r)
 		return 0;
 	}
 	p->active = false;
-	trace(r, "return %s() = %" PRId64 "%s%s (blocked since %.6f)", sc_call_name(ev->call.kind),
-	      ret.value, ret.err ? " " : "", ret.err ? sc_errno_to_name(ret.err) : "", secs(p->start));
+	{
+		char rb[200];
+
+		format_ret(&ret, rb, sizeof(rb));
+		trace(r, "return %s() = %s (blocked since %.6f)", sc_call_name(ev->call.kind), rb,
+		      secs(p->start));
+	}
 	if (p->scripted_end >= 0 && (now(r) + (uint64_t)r->tol < (uint64_t)p->scripted_end ||
 				     now(r) > (uint64_t)p->scripted_end + (uint64_t)r->tol)) {
 		free(ret.data);
@@ -1292,34 +1361,48 @@ static int64_t due(const runner *r, const sc_event *ev)
 	}
 }
 
-static int play_event(runner *r, const sc_event *ev)
+/* The event as its script line, traced at the time it is played. */
+static void trace_event(runner *r, const sc_event *ev)
 {
-	int64_t t;
 	char line[600];
 
-	if (r->tr && ev->kind != SC_EV_OUTBOUND) {
-		sc_event_format(ev, line, sizeof(line));
-		trace(r, "event  %s:%u  %s", r->scn->file ? r->scn->file : "", ev->pos.line, line);
-	}
-	if (sc_wait_is_timer(ev)) {
-		uint64_t nt = sf_next_timer(r->st);
+	if (!r->tr)
+		return;
+	sc_event_format(ev, line, sizeof(line));
+	trace(r, "event  %s:%u  %s", base_name(r->scn->file), ev->pos.line, line);
+}
 
-		if (nt == UINT64_MAX)
-			return 0;
+/* "* wait" in the binary form: to the next timer deadline plus an offset. */
+static int play_timer_wait(runner *r, const sc_event *ev)
+{
+	uint64_t nt = sf_next_timer(r->st);
+	int64_t t;
+
+	trace_event(r, ev);
+	if (nt != UINT64_MAX) {
 		t = (int64_t)nt + ev->time.us;
 		if (t > (int64_t)now(r) && advance_to(r, (uint64_t)t) < 0)
 			return -1;
-		r->prev_t = (int64_t)now(r);
-		return 0;
 	}
+	r->prev_t = (int64_t)now(r);
+	return 0;
+}
+
+static int play_event(runner *r, const sc_event *ev)
+{
+	int64_t t;
+
+	if (sc_wait_is_timer(ev))
+		return play_timer_wait(r, ev);
 	t = due(r, ev);
 	if (t < 0)
 		t = 0;
 	if (ev->kind == SC_EV_OUTBOUND)
-		return play_outbound(r, ev, t);
+		return play_outbound(r, ev, t); /* traced when it matches */
 	if (t > (int64_t)now(r) && advance_to(r, (uint64_t)t) < 0)
 		return -1;
 	r->prev_t = t;
+	trace_event(r, ev);
 	switch (ev->kind) {
 	case SC_EV_INBOUND:
 		return play_inbound(r, ev);
@@ -1357,6 +1440,10 @@ int sc_run(const sc_scenario *scn, const sc_run_opts *opts, sc_run_result *res)
 	r->o = opts ? opts : &none;
 	r->res = res;
 	r->tr = r->o->trace;
+	r->last_expect = -1;
+	for (size_t i = 0; i < scn->count; i++)
+		if (scn->ev[i].kind == SC_EV_OUTBOUND)
+			r->last_expect = (long)i;
 	if (setup(r) == 0) {
 		for (r->cur = 0; r->cur < scn->count; r->cur++) {
 			if (play_event(r, &scn->ev[r->cur]) < 0)
@@ -1369,7 +1456,7 @@ int sc_run(const sc_scenario *scn, const sc_run_opts *opts, sc_run_result *res)
 			sc_call_name(scn->ev[r->pend.idx].call.kind), secs(now(r)));
 	if (r->st) {
 		res->end_us = now(r);
-		res->unchecked_out = r->qlen - r->qhead;
+		res->unchecked_out += r->qlen - r->qhead;
 	}
 	teardown(r);
 	free(r);

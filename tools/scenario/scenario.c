@@ -8,10 +8,7 @@
  */
 #include "scenario.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
-#include <stddef.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -472,111 +469,13 @@ int sc_state_from_name(const char *name, sf_state *out)
 	return -1;
 }
 
-/* ---- Engine settings from options. ---- */
+/* ---- Connections. ---- */
 
-/* Where each --sf_<field> option goes in sf_config, and how wide it is. */
-#define CFG(field) #field, offsetof(sf_config, field), sizeof(((sf_config *)0)->field)
-static const struct cfg_entry {
-	const char *field;
-	size_t off;
-	size_t size;
-} cfg_table[] = {
-	{ CFG(mss) },              { CFG(sndbuf) },            { CFG(rcvbuf) },
-	{ CFG(rto_initial) },      { CFG(rto_min) },           { CFG(rto_max) },
-	{ CFG(syn_retries) },      { CFG(synack_retries) },    { CFG(retries2) },
-	{ CFG(time_wait) },        { CFG(fin_wait_2) },        { CFG(keepalive_idle) },
-	{ CFG(keepalive_intvl) },  { CFG(keepalive_probes) },  { CFG(oow_ack_interval) },
-	{ CFG(challenge_ack_limit) }, { CFG(rfc1337) },        { CFG(max_backlog) },
-	{ CFG(max_time_wait) },    { CFG(max_connections) },   { CFG(mem_limit) },
-	{ CFG(ephemeral_lo) },     { CFG(ephemeral_hi) },
-};
-#undef CFG
-
-static int cfg_error(const sc_scenario *scn, const sc_option *o, sc_error *err,
-		     const char *why)
+uint8_t sc_conn_of_ports(const sc_packet *pkt, bool inbound)
 {
-	if (err) {
-		int n = snprintf(err->msg, sizeof(err->msg), "%s:%u:%u: ",
-				 scn->file ? scn->file : "<scenario>", o->pos.line, o->pos.col);
+	uint16_t remote = inbound ? pkt->sport : pkt->dport;
 
-		err->pos = o->pos;
-		err->prefix_len = n > 0 ? (size_t)n : 0;
-		snprintf(err->msg + err->prefix_len, sizeof(err->msg) - err->prefix_len,
-			 "--%s=%s: %s", o->name, o->value, why);
-	}
-	return -EINVAL;
-}
-
-static int cfg_store(sf_config *cfg, const struct cfg_entry *e, uint64_t v)
-{
-	uint8_t *dst = (uint8_t *)cfg + e->off;
-	uint64_t max = e->size >= 8 ? UINT64_MAX : (UINT64_C(1) << (8 * e->size)) - 1;
-
-	if (e->size == 1 && strcmp(e->field, "rfc1337") == 0)
-		max = 1; /* a bool */
-	if (v > max)
-		return -1;
-	switch (e->size) {
-	case 1: { uint8_t x = (uint8_t)v; memcpy(dst, &x, 1); break; }
-	case 2: { uint16_t x = (uint16_t)v; memcpy(dst, &x, 2); break; }
-	case 4: { uint32_t x = (uint32_t)v; memcpy(dst, &x, 4); break; }
-	default: memcpy(dst, &v, 8); break;
-	}
-	return 0;
-}
-
-static int parse_u64(const char *s, uint64_t *v)
-{
-	char *end;
-
-	if (!*s || *s < '0' || *s > '9')
-		return -1;
-	errno = 0;
-	*v = strtoull(s, &end, 10);
-	return (*end || errno) ? -1 : 0;
-}
-
-static int apply_local_ip(sf_config *cfg, const char *text)
-{
-	uint8_t b[16];
-
-	memset(b, 0, sizeof(b));
-	if (inet_pton(AF_INET, text, b) == 1) {
-		memset(&cfg->local4, 0, sizeof(cfg->local4));
-		cfg->local4.family = SF_AF_INET;
-		memcpy(cfg->local4.bytes, b, 4);
-		return 0;
-	}
-	if (inet_pton(AF_INET6, text, b) == 1) {
-		cfg->local6.family = SF_AF_INET6;
-		memcpy(cfg->local6.bytes, b, 16);
-		return 0;
-	}
-	return -1;
-}
-
-int sc_scenario_apply_config(const sc_scenario *scn, sf_config *cfg, sc_error *err)
-{
-	size_t i, j;
-
-	for (i = 0; i < scn->opt_count; i++) {
-		const sc_option *o = &scn->opts[i];
-		uint64_t v;
-
-		if (strcmp(o->name, "local_ip") == 0) {
-			if (apply_local_ip(cfg, o->value) < 0)
-				return cfg_error(scn, o, err, "not an IPv4 or IPv6 address");
-			continue;
-		}
-		if (strncmp(o->name, "sf_", 3) != 0)
-			continue; /* not an engine setting: the runner's own */
-		for (j = 0; j < TABLE_LEN(cfg_table); j++)
-			if (strcmp(o->name + 3, cfg_table[j].field) == 0)
-				break;
-		if (j == TABLE_LEN(cfg_table))
-			return cfg_error(scn, o, err, "no such engine setting");
-		if (parse_u64(o->value, &v) < 0 || cfg_store(cfg, &cfg_table[j], v) < 0)
-			return cfg_error(scn, o, err, "value out of range for this setting");
-	}
+	if (remote >= SC_REMOTE_PORT && remote - SC_REMOTE_PORT <= UINT8_MAX)
+		return (uint8_t)(remote - SC_REMOTE_PORT);
 	return 0;
 }

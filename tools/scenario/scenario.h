@@ -3,10 +3,10 @@
  * and every back end consumes (DESIGN.md, "One scenario, many front and back
  * ends").
  *
- *   .pkt script (script_*.c) ─┐                    ┌─ in-process runner (run.c)
- *   binary fuzz form (binary.c)┼──► sc_scenario ───┼─ .pkt script  (print.c)
- *   pcap capture (pcap*.c) ───┘                    ├─ JSON for Python (json.c)
- *                                                  └─ binary form, pcap, traces
+ *   .pkt script (script_*.c) ────┐                  ┌─ in-process runner (run.c)
+ *   binary fuzz form (binary.c) ─┼─► sc_scenario ───┼─ .pkt script (print.c)
+ *   pcap capture (pcap*.c) ──────┘                  ├─ JSON for Python (json.c)
+ *                                                   └─ binary form, pcap, traces
  *
  * An event is one of:
  *   - an inbound segment (SC_EV_INBOUND): every TCP header field, options as
@@ -79,6 +79,9 @@ extern "C" {
 #define SC_MAX_EVENTS 100000         /* events per scenario */
 #define SC_MAX_PAYLOAD 65535         /* payload bytes of one segment / one call */
 #define SC_MAX_SCRIPT_BYTES (4u << 20) /* largest script file accepted */
+#define SC_MAX_TIME_US 1000000000000000LL /* 10^15 us (31 years): the latest
+				      * scripted time, so that sums of times
+				      * never overflow int64 */
 
 /* ---- Source positions. ---- */
 
@@ -111,7 +114,10 @@ typedef struct sc_error {
  * How an event's time is written (packetdrill's event_time):
  *   "0.100"        SC_TIME_ABS   us = 100000 after the scenario started
  *   "+0.1"         SC_TIME_REL   us = 100000 after the previous event's time
- *   "*"            SC_TIME_ANY   whenever it comes (outbound packets only)
+ *   "*"            SC_TIME_ANY   whenever it comes (outbound packets), or,
+ *                                 for SC_EV_WAIT, "until the engine's next
+ *                                 timer" plus the signed offset in us
+ *                                 ("* wait(-0.000005)"; see binary.h)
  * A range "0.1~0.2" or "+0.1~+0.2" (outbound packets only) has range = true
  * and end_us of the same kind as the start; the packet must come within it.
  * A blocking call "0.1...0.2 read(...)" has blocking = true and end_us (same
@@ -130,7 +136,8 @@ typedef enum sc_time_kind {
 
 typedef struct sc_time {
 	sc_time_kind kind;
-	int64_t us;        /* start, microseconds (>= 0); unused for SC_TIME_ANY */
+	int64_t us;        /* start, microseconds (>= 0); for SC_TIME_ANY: 0, except
+			    * a timer wait's signed offset (may be < 0) */
 	bool range;        /* "a~b": end_us is the latest time the packet may come */
 	bool blocking;     /* "a...b": a blocking call that returns at end_us */
 	int64_t end_us;    /* range or blocking end, same kind as the start */
@@ -142,14 +149,13 @@ typedef struct sc_time {
  * How a sequence or acknowledgement number is to be read.
  *
  * SC_NUM_SCRIPT (scripts and pcap imports): packetdrill's relative numbers.
- *   - inbound seq:  relative to the script's (remote) ISN; the remote ISN is
- *     the seq of the first inbound SYN, i.e. "0 < S 0:0(0)" makes ISN 0 plus
- *     the runner's remote ISN base (0 unless a --remote_isn option says
- *     otherwise), so inbound seq = remote_isn_base + value;
- *   - inbound ack:  relative to the engine's ISN: "ack 1" acknowledges the
- *     engine's SYN (engine ISS + 1);
- *   - outbound seq: relative to the engine's ISN ("S. 0:0(0)" is ISS);
- *   - outbound ack: relative to the remote ISN ("ack 1" = remote ISN + 1).
+ *   - inbound seq:  relative to the script's (remote) ISN base, which is 0
+ *     unless a --remote_isn option says otherwise: on the wire, seq = base +
+ *     value ("0 < S 0:0(0)" sends ISN = base);
+ *   - inbound ack:  relative to the engine's ISN for that connection: "ack 1"
+ *     acknowledges the engine's SYN (engine ISS + 1);
+ *   - outbound seq: relative to the engine's ISN ("S. 0:0(0)" is its ISS);
+ *   - outbound ack: relative to the same remote base ("ack 1" = base + 1).
  *   SACK blocks in options are translated the same way as ack numbers, and
  *   the runner maps inbound TS ecr like packetdrill (see run.c).
  * SC_NUM_ABS: the exact 32-bit value on the wire, no translation.
@@ -244,7 +250,10 @@ typedef struct sc_packet {
 	uint16_t sport;
 	uint16_t dport;
 	uint8_t conn;           /* remote endpoint index for scenarios with several
-				 * connections (binary form); scripts use 0 */
+				 * connections: remote port SC_REMOTE_PORT + conn.
+				 * Scripts: derived from a named remote port in
+				 * 40000..40255 (sc_conn_of_ports), else 0, or given
+				 * as {conn=k} */
 
 	/* IP level (packetdrill's "(tos 0x10)", "[ect0]", "(ttl 32)"); see
 	 * sc_tos_check for what tos means. */
@@ -386,7 +395,7 @@ typedef enum sc_event_kind {
 	SC_EV_INBOUND = 0,   /* stable; "<" line: uses pkt */
 	SC_EV_OUTBOUND = 1,  /* stable; ">" line: uses pkt */
 	SC_EV_CALL = 2,      /* stable; a call line: uses call */
-	SC_EV_WAIT = 3,      /* stable; only the time moves on ("+75 wait"; binary form) */
+	SC_EV_WAIT = 3,      /* stable; only the time moves on ("+75 wait", "* wait") */
 	SC_EV_STATE = 4,     /* stable; a state check: uses state */
 	SC_EV_COUNT
 } sc_event_kind;
@@ -444,13 +453,11 @@ const char *sc_scenario_option(const sc_scenario *scn, const char *name);
 int sc_scenario_copy(sc_scenario *dst, const sc_scenario *src);
 
 /*
- * Apply the scenario's engine settings ("--sf_<field>=N" options, N in the
- * units of the sf_config field: microseconds for times, bytes, counts) to
- * *cfg, which the caller has filled with sf_config_default(). Also sets
- * cfg->local4 / local6 from --local_ip when given. Returns 0, or -EINVAL
- * with err->msg naming the option and its position.
+ * The connection index a packet's named ports imply: remote port
+ * SC_REMOTE_PORT + k gives k (0..255); any other port, or none, gives 0.
+ * The remote port is sport for inbound packets, dport for outbound ones.
  */
-int sc_scenario_apply_config(const sc_scenario *scn, sf_config *cfg, sc_error *err);
+uint8_t sc_conn_of_ports(const sc_packet *pkt, bool inbound);
 
 /* ---- scenario.c: names and tables. ---- */
 
@@ -532,7 +539,8 @@ size_t sc_event_format(const sc_event *ev, char *buf, size_t cap);
 /*
  * A packet in script notation without time and direction
  * ("S. 0:0(0) ack 1 win 65535 <mss 1460,nop,wscale 7>"), for the runner's
- * "expected ... got ..." messages. Same return convention.
+ * "expected ... got ..." messages (its {conn=k} is judged as for an inbound
+ * packet). Same return convention.
  */
 size_t sc_packet_format(const sc_packet *pkt, char *buf, size_t cap);
 /* The option bytes in script notation ("mss 1460,sackOK,TS val 1 ecr 0"). */

@@ -58,6 +58,7 @@ typedef struct parser {
 	int nnodes;
 	uint8_t *scratch;   /* SC_MAX_PAYLOAD bytes for strings and payloads */
 	bool raw_opts;      /* the option list being parsed has a raw item */
+	int64_t script_us;  /* the scripted time of the previous event */
 } parser;
 
 static int perr(parser *p, sc_pos pos, const char *fmt, ...)
@@ -302,8 +303,8 @@ static int parse_time(parser *p, sc_time *tm)
 		if (time_value(p, &t, &tm->end_us) < 0)
 			return -EINVAL;
 		if (tm->end_us < tm->us)
-			return perr(p, dots.pos, "blocking call ends (%s...) before it starts",
-				    rel ? "+a" : "a");
+			return perr(p, dots.pos, "the end of a blocking time a...b is before "
+				    "its start");
 		tm->blocking = true;
 	}
 	return 0;
@@ -873,8 +874,11 @@ static int parse_packet(parser *p, sc_event *ev)
 			return -EINVAL;
 		t = sc_lex_peek(&p->lx);
 	}
-	if (t->kind == SC_TK_INT && parse_ports(p, pk) < 0)
-		return -EINVAL;
+	if (t->kind == SC_TK_INT) {
+		if (parse_ports(p, pk) < 0)
+			return -EINVAL;
+		pk->conn = sc_conn_of_ports(pk, inbound);
+	}
 	if (parse_flags(p, pk) < 0 || parse_seq(p, inbound, pk) < 0 ||
 	    parse_packet_fields(p, pk, inbound) < 0)
 		return -EINVAL;
@@ -1646,13 +1650,33 @@ static int parse_action(parser *p, sc_event *ev)
 		    "after the time, got '%s'", TOKSTR(t));
 }
 
+/*
+ * Keep the scripted clock within SC_MAX_TIME_US, so that no back end can
+ * overflow adding up relative times (a script of many "+999999999" lines).
+ */
+static int check_script_time(parser *p, const sc_event *ev)
+{
+	const sc_time *t = &ev->time;
+	int64_t base = t->kind == SC_TIME_REL ? p->script_us : 0;
+	int64_t end = t->range || t->blocking ? t->end_us : t->us;
+
+	if (t->kind == SC_TIME_ANY)
+		return 0;
+	if (base + end > SC_MAX_TIME_US)
+		return perr(p, ev->pos, "the script's time goes past %lld s",
+			    SC_MAX_TIME_US / 1000000);
+	p->script_us = base + t->us;
+	return 0;
+}
+
 static int parse_event(parser *p)
 {
 	sc_event ev;
 
 	memset(&ev, 0, sizeof(ev));
 	ev.pos = sc_lex_peek(&p->lx)->pos;
-	if (parse_time(p, &ev.time) < 0 || parse_action(p, &ev) < 0)
+	if (parse_time(p, &ev.time) < 0 || check_script_time(p, &ev) < 0 ||
+	    parse_action(p, &ev) < 0)
 		return -EINVAL;
 	if (p->scn->count >= SC_MAX_EVENTS)
 		return perr(p, ev.pos, "too many events (at most %d)", SC_MAX_EVENTS), -E2BIG;
@@ -1746,11 +1770,13 @@ int sc_script_parse_file(const char *path, sc_scenario *out, sc_error *err)
 		rc = -ENOMEM;
 		goto out;
 	}
+	errno = 0;
 	n = fread(buf, 1, SC_MAX_SCRIPT_BYTES + 1, f);
 	if (ferror(f)) {
-		rc = -EIO;
+		rc = errno ? -errno : -EIO;
 		if (err)
-			snprintf(err->msg, sizeof(err->msg), "%s: read error", path);
+			snprintf(err->msg, sizeof(err->msg), "%s: cannot read: %s", path,
+				 strerror(-rc));
 		goto out;
 	}
 	rc = sc_script_parse(buf, n, path, out, err);

@@ -1,7 +1,7 @@
 /*
  * synfin: the scenario command.
  *
- *   synfin run FILE [--trace] [--pcap OUT] [--script|--binary] [--isn N]
+ *   synfin run FILE... [--trace] [--pcap OUT] [--script|--binary] [--isn N]
  *   synfin compile SCRIPT.pkt -o OUT
  *   synfin decompile FILE [-o OUT]
  *   synfin events FILE [-o OUT] [--script|--binary]
@@ -34,11 +34,11 @@
 
 static const char usage_text[] =
 	"usage: synfin COMMAND ...\n"
-	"  run FILE [--trace] [--pcap OUT.pcap] [--script|--binary] [--isn N] [--no-invariants]\n"
-	"        play a script (.pkt) or binary fuzz input against the engine;\n"
-	"        exit 0 on pass, 1 on the first mismatch\n"
+	"  run FILE... [--trace] [--pcap OUT.pcap] [--script|--binary] [--isn N] [--no-invariants]\n"
+	"        play scripts (.pkt) or binary fuzz inputs against the engine;\n"
+	"        exit 0 when all pass, 1 on a mismatch, 2 on bad input\n"
 	"  compile SCRIPT.pkt -o OUT          script -> binary fuzz input\n"
-	"  decompile FILE [-o OUT]            binary fuzz input -> readable script\n"
+	"  decompile FILE [-o OUT]            binary fuzz input (or .pkt) -> readable script\n"
 	"  events FILE [-o OUT]               script (or binary) -> events as JSON\n"
 	"  pcap2pkt CAPTURE [--flow N | --port P [--port P2]] [--side client|server]\n"
 	"           [--list] [-o OUT]         a TCP flow of a pcap/pcapng -> script\n";
@@ -213,14 +213,50 @@ static const char *opt_value(int argc, char **argv, int *i)
 
 /* ---- run ---- */
 
+/* Run one file; returns 0, EXIT_FAILED or EXIT_BADINPUT. */
+static int run_one(const char *path, int form, const sc_run_opts *opts)
+{
+	sc_run_result res;
+	sc_scenario scn;
+	bool is_script;
+	int rc = load_scenario(path, form, &scn, &is_script);
+
+	if (rc)
+		return rc;
+	sc_run(&scn, opts, &res);
+	if (opts->trace)
+		fflush(stdout);
+	switch (res.status) {
+	case SC_RUN_PASS:
+		fprintf(stderr, "%s: pass (%zu events, %zu segments in, %zu out, virtual time %.6f s)\n",
+			path, res.events, res.segs_in, res.segs_out, (double)res.end_us / 1e6);
+		if (res.unchecked_out && is_script)
+			fprintf(stderr, "%s: note: %zu segment(s) sent after the last expected one "
+					"were not checked\n", path, res.unchecked_out);
+		rc = 0;
+		break;
+	case SC_RUN_FAIL:
+		fprintf(stderr, "%s\n%s: FAIL\n", res.msg, path);
+		rc = EXIT_FAILED;
+		break;
+	default:
+		fprintf(stderr, "synfin: %s\n", res.msg);
+		rc = EXIT_BADINPUT;
+		break;
+	}
+	sc_scenario_free(&scn);
+	return rc;
+}
+
+/*
+ * run FILE...: several files run one after the other, each on a fresh
+ * engine; the exit status is the worst one (2 over 1 over 0).
+ */
 static int cmd_run(int argc, char **argv)
 {
 	sc_run_opts opts;
-	sc_run_result res;
-	sc_scenario scn;
-	const char *path = NULL;
-	int form = FORM_AUTO, rc;
-	bool is_script;
+	const char *paths[256];
+	int form = FORM_AUTO, npaths = 0, worst = 0, failed = 0;
 
 	memset(&opts, 0, sizeof(opts));
 	for (int i = 0; i < argc; i++) {
@@ -247,40 +283,26 @@ static int cmd_run(int argc, char **argv)
 			opts.isn_base_set = true;
 		} else if (a[0] == '-' && a[1]) {
 			return usage_error("run: unknown option '%s'", a);
-		} else if (path) {
-			return usage_error("run: one file at a time ('%s' and '%s')", path, a);
+		} else if (npaths == (int)(sizeof(paths) / sizeof(paths[0]))) {
+			return usage_error("run: at most %zu files at a time", sizeof(paths) / sizeof(paths[0]));
 		} else {
-			path = a;
+			paths[npaths++] = a;
 		}
 	}
-	if (!path)
+	if (npaths == 0)
 		return usage_error("run: which script?");
-	rc = load_scenario(path, form, &scn, &is_script);
-	if (rc)
-		return rc;
-	sc_run(&scn, &opts, &res);
-	if (opts.trace)
-		fflush(stdout);
-	switch (res.status) {
-	case SC_RUN_PASS:
-		fprintf(stderr, "%s: pass (%zu events, %zu segments in, %zu out, virtual time %.6f s)\n",
-			path, res.events, res.segs_in, res.segs_out, (double)res.end_us / 1e6);
-		if (res.unchecked_out && is_script)
-			fprintf(stderr, "%s: note: %zu segment(s) sent after the last expected one "
-					"were not checked\n", path, res.unchecked_out);
-		rc = 0;
-		break;
-	case SC_RUN_FAIL:
-		fprintf(stderr, "%s\n%s: FAIL\n", res.msg, path);
-		rc = EXIT_FAILED;
-		break;
-	default:
-		fprintf(stderr, "synfin: %s\n", res.msg);
-		rc = EXIT_BADINPUT;
-		break;
+	if (npaths > 1 && opts.pcap_path)
+		return usage_error("run: --pcap takes one file at a time");
+	for (int i = 0; i < npaths; i++) {
+		int rc = run_one(paths[i], form, &opts);
+
+		failed += rc != 0;
+		if (rc > worst)
+			worst = rc;
 	}
-	sc_scenario_free(&scn);
-	return rc;
+	if (npaths > 1)
+		fprintf(stderr, "synfin: %d of %d passed\n", npaths - failed, npaths);
+	return worst;
 }
 
 /* ---- compile / decompile / events ---- */
@@ -312,6 +334,11 @@ static int cmd_compile(int argc, char **argv)
 	rc = load_scenario(path, FORM_SCRIPT, &scn, &is_script);
 	if (rc)
 		return rc;
+	/* Format version 1 carries no script options (targets/README.md). */
+	for (size_t i = 0; i < scn.opt_count; i++)
+		fprintf(stderr, "synfin: %s:%u: note: option --%s=%s is not carried by the binary "
+				"form (version 1)\n",
+			path, scn.opts[i].pos.line, scn.opts[i].name, scn.opts[i].value);
 	rc = sc_binary_encode(&scn, &bin, &len);
 	sc_scenario_free(&scn);
 	if (rc < 0)
@@ -516,7 +543,7 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "compile"))
 		return cmd_compile(argc - 2, argv + 2);
 	if (!strcmp(cmd, "decompile"))
-		return cmd_convert(argc - 2, argv + 2, false, FORM_BINARY);
+		return cmd_convert(argc - 2, argv + 2, false, FORM_AUTO);
 	if (!strcmp(cmd, "events"))
 		return cmd_convert(argc - 2, argv + 2, true, FORM_AUTO);
 	if (!strcmp(cmd, "pcap2pkt"))

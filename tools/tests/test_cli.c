@@ -388,6 +388,27 @@ static void test_pcap_tshark_and_back(void)
 	ASSERT(strstr(err, "has 1 TCP flow") != NULL);
 }
 
+/*
+ * A real Linux conversation over loopback (tests/data/linux_loopback.pcap:
+ * Ethernet link type, TS and window scaling on), made into a script where
+ * the engine plays the server: it must pass.
+ */
+static void test_linux_capture(void)
+{
+	const char *src = getenv("SYNFIN_SOURCE_DIR");
+	char cap[1024], out[65536], err[8192];
+
+	snprintf(cap, sizeof(cap), "%s/tools/tests/data/linux_loopback.pcap", src && *src ? src : ".");
+	ASSERT_EQ(RUN(out, err, "pcap2pkt", cap, "--list"), 0);
+	ASSERT(strstr(out, "flow 0: client 127.0.0.1") != NULL);
+	ASSERT_EQ(RUN(out, err, "pcap2pkt", cap, "-o", path_of("linux.pkt")), 0);
+	if (RUN(out, err, "run", path_of("linux.pkt")) != 0)
+		CHECK_FAIL_("the script from the Linux capture does not pass:\n%s", err);
+	/* The engine as the client replays the same flow's other side. */
+	ASSERT_EQ(RUN(out, err, "pcap2pkt", cap, "--side", "client", "-o", path_of("linux_c.pkt")), 0);
+	ASSERT_EQ(RUN(out, err, "events", path_of("linux_c.pkt")), 0);
+}
+
 /* A failing script: exit 1 with expected and actual. */
 static void test_run_fails_with_exit_1(void)
 {
@@ -422,6 +443,7 @@ int main(void)
 	RUN_TEST(test_compile_decompile);
 	RUN_TEST(test_random_files);
 	RUN_TEST(test_pcap_tshark_and_back);
+	RUN_TEST(test_linux_capture);
 	RUN_TEST(test_run_fails_with_exit_1);
 	return 0;
 }

@@ -135,6 +135,7 @@ static void test_full_script(void)
 	ASSERT_EQ(e->pkt.tos, 2);
 	ASSERT_EQ(e->pkt.sport, 8080);
 	ASSERT_EQ(e->pkt.dport, 40000);
+	ASSERT_EQ(e->pkt.conn, 0);
 	ASSERT_EQ(e->pkt.flags, SF_SYN | SF_ECE | SF_CWR | SF_ACK);
 	ASSERT_EQ(e->pkt.win, 5);
 	ASSERT_EQ(e->pkt.has_urg, 1);
@@ -237,6 +238,22 @@ static void test_full_script(void)
 }
 
 /* Sequence numbers wrap: "4294967295:9(10)" is consistent. */
+/* A named remote port 40000 + k addresses connection k; {conn=k} wins. */
+static void test_ports_imply_conn(void)
+{
+	sc_scenario s;
+
+	parse_ok("0 < 40003 > 8080 S 0:0(0) win 1\n"
+		 "0 > 8080 > 40004 S. 0:0(0) ack 1\n"
+		 "0 < 50000 > 8080 S 0:0(0) win 1\n"
+		 "0 < 40003 > 8080 S 0:0(0) win 1 {conn=9}\n", &s);
+	ASSERT_EQ(s.ev[0].pkt.conn, 3);
+	ASSERT_EQ(s.ev[1].pkt.conn, 4);
+	ASSERT_EQ(s.ev[2].pkt.conn, 0);
+	ASSERT_EQ(s.ev[3].pkt.conn, 9);
+	sc_scenario_free(&s);
+}
+
 static void test_seq_wrap_and_limits(void)
 {
 	sc_scenario s;
@@ -428,6 +445,8 @@ static const struct bad_case {
 	  1, 15, "'bad_tcp_csum' is for inbound packets only" },
 	{ "\"unterminated\n",
 	  1, 1, "unterminated string" },
+	{ "0 close(3) = 0\n+999999999 wait\n+1.5 wait\n",
+	  3, 1, "the script's time goes past 1000000000 s" },
 };
 
 static void test_bad_inputs(void)
@@ -540,6 +559,7 @@ static void test_random(void)
 int main(void)
 {
 	RUN_TEST(test_full_script);
+	RUN_TEST(test_ports_imply_conn);
 	RUN_TEST(test_seq_wrap_and_limits);
 	RUN_TEST(test_times);
 	RUN_TEST(test_state_names);

@@ -1,0 +1,297 @@
+/*
+ * The harness's oracles must fire: each test plants one fault the way a
+ * broken engine would show it (an illegal transition, a bad segment, wrong
+ * bytes, a window overrun...) in a forked child and checks that the child
+ * aborts with the line naming the right oracle. A control test drives a
+ * connection through every state and must pass all of them.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "drive.h"
+#include "harness_internal.h"
+
+/* Run fn in a child with stderr captured; return its status and output. */
+static int run_child(void (*fn)(void), char *out, size_t cap)
+{
+	int pipefd[2];
+	ASSERT(pipe(pipefd) == 0);
+	fflush(stdout);
+	fflush(stderr);
+	pid_t pid = fork();
+	ASSERT(pid >= 0);
+	if (pid == 0) {
+		close(pipefd[0]);
+		dup2(pipefd[1], 2);
+		/* The abort is the expected outcome: no core files. */
+		signal(SIGABRT, SIG_DFL);
+		fn();
+		_exit(0);
+	}
+	close(pipefd[1]);
+	size_t n = 0;
+	ssize_t r;
+	while (n + 1 < cap && (r = read(pipefd[0], out + n, cap - n - 1)) > 0)
+		n += (size_t)r;
+	out[n] = 0;
+	close(pipefd[0]);
+	int status;
+	ASSERT(waitpid(pid, &status, 0) == pid);
+	return status;
+}
+
+static void expect_oracle(const char *name, void (*fn)(void), const char *oracle)
+{
+	char out[8192], want[64];
+	int status = run_child(fn, out, sizeof out);
+	snprintf(want, sizeof want, "oracle %s failed", oracle);
+	if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGABRT || !strstr(out, want)) {
+		fprintf(stderr, "%s: expected \"%s\" and an abort, got status 0x%x and:\n%s\n", name,
+			want, status, out);
+		abort();
+	}
+	printf("ok %s (%s)\n", name, oracle);
+}
+
+static fz_harness *harness(void)
+{
+	fz_setup s;
+	fz_setup_default(&s);
+	return fz_new(&s);
+}
+
+/* An established connection on remote port 40001; its engine handle in ref. */
+static fz_harness *established(fz_conn_ref *ref)
+{
+	int listener = -1;
+	fz_harness *h = harness();
+	fz_drive(h, SF_ESTABLISHED, 40001, &listener, ref);
+	return h;
+}
+
+static sf_segment our_segment(const fz_conn_ref *r, uint8_t flags)
+{
+	sf_segment s;
+	memset(&s, 0, sizeof s);
+	s.src = r->local.addr;
+	s.dst = r->remote.addr;
+	s.sport = r->local.port;
+	s.dport = r->remote.port;
+	s.flags = flags;
+	s.seq = r->our_nxt;
+	s.ack = r->peer_nxt;
+	s.window = 1000;
+	return s;
+}
+
+/* ---- Planted faults ---- */
+
+static void illegal_edge(void)
+{
+	fz_harness *h = harness();
+	h->kind = FZ_EV_TIMER;
+	fz_on_state(h, 77, SF_CLOSED, SF_TIME_WAIT, SF_CAUSE_TIMEOUT_RETRANS);
+}
+
+static void cause_not_of_event(void)
+{
+	fz_conn_ref r;
+	fz_harness *h = established(&r);
+	sf_tcp_info info;
+	ASSERT_EQ(fz_info(h, r.sd, &info), 0);
+	h->kind = FZ_EV_TIMER; /* a FIN "received" while only the clock moved */
+	fz_on_state(h, info.conn_id, SF_ESTABLISHED, SF_CLOSE_WAIT, SF_CAUSE_RCV_FIN);
+}
+
+static void unreported_change(void)
+{
+	fz_conn_ref r;
+	fz_harness *h = established(&r);
+	sf_tcp_info info;
+	ASSERT_EQ(fz_info(h, r.sd, &info), 0);
+	fz_conn_get(h, info.conn_id)->state = SF_SYN_RECEIVED; /* as if ESTABLISHED went unreported */
+	fz_check_event(h);
+}
+
+static void syn_fin(void)
+{
+	fz_conn_ref r;
+	fz_harness *h = established(&r);
+	sf_segment s = our_segment(&r, SF_SYN | SF_FIN | SF_ACK);
+	fz_check_output(h, &s);
+}
+
+static void seq_beyond_snd_nxt(void)
+{
+	fz_conn_ref r;
+	fz_harness *h = established(&r);
+	sf_segment s = our_segment(&r, SF_ACK);
+	s.seq += 5000;
+	fz_check_output(h, &s);
+}
+
+static void ack_beyond_rcv_nxt(void)
+{
+	fz_conn_ref r;
+	fz_harness *h = established(&r);
+	sf_segment s = our_segment(&r, SF_ACK);
+	s.ack += 1;
+	fz_check_output(h, &s);
+}
+
+static void mss_on_non_syn(void)
+{
+	fz_conn_ref r;
+	fz_harness *h = established(&r);
+	sf_segment s = our_segment(&r, SF_ACK);
+	s.opts.has_mss = true;
+	s.opts.mss = 1000;
+	s.opt_len = (uint8_t)sf_opts_encode(&s.opts, s.opt_raw);
+	fz_check_output(h, &s);
+}
+
+static void rst_answers_rst(void)
+{
+	fz_conn_ref r;
+	fz_harness *h = established(&r);
+	h->kind = FZ_EV_INPUT;
+	h->in_valid = true;
+	h->in = our_segment(&r, SF_RST);
+	sf_segment s = our_segment(&r, SF_RST);
+	fz_check_output(h, &s);
+}
+
+static void no_connection(void)
+{
+	fz_conn_ref r;
+	fz_harness *h = established(&r);
+	sf_segment s = our_segment(&r, SF_ACK);
+	s.dport = 1234;
+	fz_check_output(h, &s);
+}
+
+static void data_never_written(void)
+{
+	fz_conn_ref r;
+	fz_harness *h = established(&r);
+	/* Make the bytes look in range and in window; nothing was written. */
+	sf_tcp_info info;
+	ASSERT_EQ(fz_info(h, r.sd, &info), 0);
+	fz_conn_get(h, info.conn_id)->max_snd_nxt = r.our_nxt + 10;
+	static uint8_t bytes[10];
+	sf_segment s = our_segment(&r, SF_ACK | SF_PSH);
+	s.payload = bytes;
+	s.payload_len = sizeof bytes;
+	fz_check_output(h, &s);
+}
+
+static void wrong_bytes_sent(void)
+{
+	fz_conn_ref r;
+	fz_harness *h = established(&r);
+	fz_event(h, "write 10");
+	ASSERT_EQ(fz_send(h, r.sd, 10), 10);
+	static uint8_t bytes[10]; /* zeros, not what the application wrote */
+	sf_segment s = our_segment(&r, SF_ACK | SF_PSH);
+	s.payload = bytes;
+	s.payload_len = sizeof bytes;
+	fz_check_output(h, &s);
+}
+
+static void fin_without_close(void)
+{
+	fz_conn_ref r;
+	fz_harness *h = established(&r);
+	sf_tcp_info info;
+	ASSERT_EQ(fz_info(h, r.sd, &info), 0);
+	fz_conn_get(h, info.conn_id)->max_snd_nxt = r.our_nxt + 1;
+	sf_segment s = our_segment(&r, SF_ACK | SF_FIN);
+	fz_check_output(h, &s);
+}
+
+static void wrong_bytes_read(void)
+{
+	fz_conn_ref r;
+	fz_harness *h = established(&r);
+	uint8_t bytes[4] = {1, 2, 3, 4};
+	bytes[0] = (uint8_t)~fz_peer_byte(0, 0); /* never all pattern */
+	fz_check_recv(h, r.sd, bytes, 4, 4);
+}
+
+static void eof_without_fin(void)
+{
+	fz_conn_ref r;
+	fz_harness *h = established(&r);
+	fz_check_recv(h, r.sd, NULL, 0, 100);
+}
+
+static void rcv_past_window(void)
+{
+	fz_conn_ref r;
+	fz_harness *h = established(&r);
+	sf_tcp_info info;
+	ASSERT_EQ(fz_info(h, r.sd, &info), 0);
+	fz_conn *c = fz_conn_get(h, info.conn_id);
+	c->adv_valid = true;
+	c->max_adv_edge = info.rcv_nxt - 10; /* as if we had taken 10 octets too many */
+	fz_check_event(h);
+}
+
+static void send_more_than_asked(void)
+{
+	fz_harness *h = harness();
+	fz_check_result(h, "send", -100000);
+}
+
+/* ---- Control: the textbook way through every state passes ---- */
+
+static void every_state(void)
+{
+	static const sf_state states[] = {
+		SF_CLOSED, SF_LISTEN, SF_SYN_SENT, SF_SYN_RECEIVED, SF_ESTABLISHED, SF_FIN_WAIT_1,
+		SF_FIN_WAIT_2, SF_CLOSE_WAIT, SF_CLOSING, SF_LAST_ACK, SF_TIME_WAIT,
+	};
+	int listener = -1;
+	fz_harness *h = harness();
+	for (size_t i = 0; i < sizeof states / sizeof states[0]; i++) {
+		fz_conn_ref r;
+		fz_drive(h, states[i], (uint16_t)(41000 + i), &listener, &r);
+	}
+	fz_event(h, "two minutes pass");
+	fz_advance(h, 120u * 1000 * 1000);
+	fz_free(h);
+}
+
+int main(void)
+{
+	char out[8192];
+	int status = run_child(every_state, out, sizeof out);
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		fprintf(stderr, "every_state: the textbook run failed:\n%s\n", out);
+		return 1;
+	}
+	printf("ok every_state (no oracle fires on a textbook run)\n");
+
+	expect_oracle("illegal_edge", illegal_edge, "transition");
+	expect_oracle("cause_not_of_event", cause_not_of_event, "transition");
+	expect_oracle("unreported_change", unreported_change, "transition");
+	expect_oracle("syn_fin", syn_fin, "output-sanity");
+	expect_oracle("seq_beyond_snd_nxt", seq_beyond_snd_nxt, "output-sanity");
+	expect_oracle("ack_beyond_rcv_nxt", ack_beyond_rcv_nxt, "output-sanity");
+	expect_oracle("mss_on_non_syn", mss_on_non_syn, "output-sanity");
+	expect_oracle("rst_answers_rst", rst_answers_rst, "output-sanity");
+	expect_oracle("no_connection", no_connection, "output-sanity");
+	expect_oracle("data_never_written", data_never_written, "stream-integrity");
+	expect_oracle("wrong_bytes_sent", wrong_bytes_sent, "stream-integrity");
+	expect_oracle("fin_without_close", fin_without_close, "stream-integrity");
+	expect_oracle("wrong_bytes_read", wrong_bytes_read, "stream-integrity");
+	expect_oracle("eof_without_fin", eof_without_fin, "stream-integrity");
+	expect_oracle("rcv_past_window", rcv_past_window, "window");
+	expect_oracle("send_more_than_asked", send_more_than_asked, "api");
+	return 0;
+}
