@@ -127,7 +127,7 @@ def test_time_wait_assassination_rst_closes_per_rfc9293(dut):
 
 @pytest.mark.req("RFC1337:3-F1")
 def test_time_wait_assassination_rst_ignored_per_rfc1337_profile(dut):
-    if dut.kind != "linux":
+    if dut.family != "linux":
         pytest.skip("the RFC 1337 profile needs a DUT-side switch; only Linux "
                     "(net.ipv4.tcp_rfc1337) has a known one")
     with linux_sysctl(dut, "net.ipv4.tcp_rfc1337", 1):

@@ -205,6 +205,13 @@ void sf_set_state(sf_stack *s, sf_conn *c, sf_state to, sf_cause cause)
 		s->ntime_wait--;
 	if (to == SF_TIME_WAIT)
 		s->ntime_wait++;
+	/* A socket opened again after it reached CLOSED is a new connection:
+	 * conn_id is never reused (tcp.h). */
+	if (from == SF_CLOSED && c->used) {
+		c->conn_id = s->next_conn_id++;
+		c->node.tie = c->conn_id;
+	}
+	c->used = true;
 	if (from == SF_LISTEN)
 		listener_unlink(s, c);
 	if (to == SF_LISTEN)

@@ -111,6 +111,7 @@ typedef struct sf_conn {
 	bool has_srtt;
 	bool reuseaddr, keepalive, nodelay;
 	bool in_accept_queue;
+	bool used;                    /* has left CLOSED before (a new open gets a new id) */
 
 	/* Send sequence variables (RFC 9293 §3.3.1). */
 	uint32_t iss, snd_una, snd_nxt, snd_wnd, snd_wl1, snd_wl2, max_snd_wnd;

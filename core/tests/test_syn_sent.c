@@ -102,6 +102,27 @@ static void test_syn_sent_rst_refused(void)
 	h_free(h);
 }
 
+/* connect() again after a refused attempt is a new connection with a new
+ * conn_id (ids are never reused). */
+static void test_syn_sent_rst_reconnect_new_id(void)
+{
+	harness *h = h_new();
+	sf_endpoint remote = { h->peer_addr, SERVER_PORT };
+	uint32_t first;
+	int v;
+
+	syn_sent(h);
+	first = h_info(h, h->sd).conn_id;
+	SEND(h, .flags = SF_RST | SF_ACK, .seq = 0, .ack = STACK_ISS + 1);
+	ASSERT_EQ(sf_getsockopt(h->stack, h->sd, SF_SO_ERROR, &v), 0);
+	ASSERT_EQ(sf_connect(h->stack, h->sd, &remote), -EINPROGRESS);
+	h->stack_port = EPHEMERAL_PORT + 1;
+	EXPECT(h, .flags = SF_SYN, .seq = STACK_ISS, .mss = 1460);
+	ASSERT(h_info(h, h->sd).conn_id != first);
+	ASSERT_EQ(h->trans[h->ntrans - 1].conn_id, h_info(h, h->sd).conn_id);
+	h_free(h);
+}
+
 /* RFC9293:U-9: neither SYN nor RST: dropped. */
 static void test_syn_sent_ack_only_dropped(void)
 {
@@ -395,6 +416,7 @@ int main(void)
 	RUN_TEST(test_syn_sent_syn_with_data_queued);
 	RUN_TEST(test_syn_sent_bad_ack_rst);
 	RUN_TEST(test_syn_sent_rst_refused);
+	RUN_TEST(test_syn_sent_rst_reconnect_new_id);
 	RUN_TEST(test_syn_sent_ack_only_dropped);
 	RUN_TEST(test_syn_sent_syn_simultaneous_open);
 	RUN_TEST(test_syn_received_ack_simultaneous_open);

@@ -257,6 +257,15 @@ static void arp_request(tap_link *l, const sf_addr *ip, uint64_t now_us)
 	arp_send(l, 1, broadcast_mac, zero_mac, ip, now_us);
 }
 
+/* Ask for the MAC of ip: ARP for IPv4, a Neighbor Solicitation for IPv6. */
+static void resolve_request(tap_link *l, const sf_addr *ip, uint64_t now_us)
+{
+	if (ip->family == SF_AF_INET6)
+		tap_nd_solicit(l, ip, now_us);
+	else
+		arp_request(l, ip, now_us);
+}
+
 static void send_resolved(tap_link *l, const uint8_t mac[6], const uint8_t *pkt, size_t len,
 			  uint64_t now_us)
 {
@@ -286,8 +295,8 @@ void tap_link_send_ip(tap_link *l, const sf_addr *dst, const uint8_t *pkt, size_
 		send_resolved(l, n->mac, pkt, len, now_us);
 		return;
 	}
-	if (dst->family != SF_AF_INET || l->nqueued == TAP_MAX_QUEUED) {
-		l->tx_unresolved++; /* no neighbour discovery for IPv6 yet */
+	if ((dst->family == SF_AF_INET6 && !l->has_ip6) || l->nqueued == TAP_MAX_QUEUED) {
+		l->tx_unresolved++;
 		return;
 	}
 	for (int i = 0; i < l->nqueued; i++)
@@ -302,14 +311,14 @@ void tap_link_send_ip(tap_link *l, const sf_addr *dst, const uint8_t *pkt, size_
 	q->first_us = now_us;
 	l->nqueued++;
 	if (!asked) {
-		arp_request(l, dst, now_us);
+		resolve_request(l, dst, now_us);
 		l->arp_next_us = now_us + ARP_RETRY_US;
 	}
 }
 
-/* Send what waited for ip's MAC. */
-static void queue_flush(tap_link *l, const sf_addr *ip, const uint8_t mac[6], uint64_t now_us)
+void tap_link_resolved(tap_link *l, const sf_addr *ip, const uint8_t mac[6], uint64_t now_us)
 {
+	tap_neigh_add(l, ip, mac, false);
 	for (int i = 0; i < l->nqueued;) {
 		if (sf_addr_eq(&l->queued[i].dst, ip)) {
 			send_resolved(l, mac, l->queued[i].pkt, l->queued[i].len, now_us);
@@ -350,8 +359,7 @@ static void arp_input(tap_link *l, const uint8_t *frame, size_t len, uint64_t no
 	/* RFC 826 "Packet Reception": update an entry we have; add one when
 	 * the packet is for us. 0.0.0.0 is a probe (RFC 5227), never learnt. */
 	if (!sf_addr_is_any(&spa) && (for_us || neigh_find(l, &spa))) {
-		tap_neigh_add(l, &spa, a + 8, false);
-		queue_flush(l, &spa, a + 8, now_us);
+		tap_link_resolved(l, &spa, a + 8, now_us);
 	}
 	if (for_us && get16(a + 6) == 1) {
 		arp_send(l, 2, a + 8, a + 8, &spa, now_us);
@@ -388,15 +396,19 @@ void tap_link_input(tap_link *l, uint8_t *frame, size_t len, uint64_t now_us)
 
 	if (len < TAP_ETH_HLEN)
 		return;
-	if (memcmp(frame, l->mac, 6) && memcmp(frame, broadcast_mac, 6)) {
-		l->rx_ignored++; /* another station's frame, or multicast */
+	type = get16(frame + 12);
+	/* IPv6 neighbour discovery arrives on 33:33:... multicast MACs. */
+	if (memcmp(frame, l->mac, 6) && memcmp(frame, broadcast_mac, 6) &&
+	    !(type == TAP_ETH_P_IPV6 && frame[0] == 0x33 && frame[1] == 0x33)) {
+		l->rx_ignored++; /* another station's frame, or other multicast */
 		return;
 	}
-	type = get16(frame + 12);
 	if (type == TAP_ETH_P_ARP)
 		arp_input(l, frame, len, now_us);
 	else if (type == TAP_ETH_P_IP && !memcmp(frame, l->mac, 6))
 		ipv4_input(l, frame, len, now_us);
+	else if (type == TAP_ETH_P_IPV6)
+		tap_ipv6_input(l, frame, len, now_us);
 	else
 		l->rx_ignored++;
 }
@@ -481,7 +493,7 @@ static void arp_retry(tap_link *l, uint64_t now_us)
 		for (int j = 0; j < i; j++)
 			asked |= sf_addr_eq(&l->queued[j].dst, &l->queued[i].dst);
 		if (!asked)
-			arp_request(l, &l->queued[i].dst, now_us);
+			resolve_request(l, &l->queued[i].dst, now_us);
 	}
 	l->arp_next_us = now_us + ARP_RETRY_US;
 }

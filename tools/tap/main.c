@@ -30,7 +30,8 @@
 /* Everything the command line sets. */
 struct options {
 	const char *tap;
-	sf_addr ip;
+	sf_addr ip, ip6, peer_ip6;
+	bool have_ip6, have_peer_ip6;
 	bool have_ip, have_mac, have_peer_ip, have_peer_mac, have_isn_key, verbose;
 	uint8_t mac[6], peer_mac[6];
 	sf_addr peer_ip;
@@ -60,7 +61,9 @@ static void on_signal(int sig)
 static void usage(FILE *f)
 {
 	fputs("usage: synfin-tap --tap NAME --ip ADDR --mac MAC [options]\n"
-	      "  --peer-ip ADDR --peer-mac MAC  static neighbour entry (else learnt by ARP)\n"
+	      "  --ip6 ADDR                  our IPv6 address (neighbour discovery answered)\n"
+	      "  --peer-ip ADDR [--peer-ip6 ADDR] --peer-mac MAC  static neighbour entry\n"
+	      "                              (else learnt by ARP / neighbour discovery)\n"
 	      "  --control stdio|unix:PATH|tcp:HOST:PORT  agent protocol channel (default stdio)\n"
 	      "  --pcap FILE                 capture every frame sent and received\n"
 	      "  --drop P --dup P --reorder P --corrupt P  link faults, probabilities in [0,1]\n"
@@ -81,7 +84,7 @@ enum {
 	O_REORDER, O_CORRUPT, O_SEED, O_REORDER_MS, O_FAULT_DIR, O_ISN_KEY, O_SYN_RETRIES,
 	O_SYNACK_RETRIES, O_RETRIES2, O_FIN_TIMEOUT, O_TIME_WAIT, O_KA_TIME, O_KA_INTVL,
 	O_KA_PROBES, O_INVALID_RL, O_CHALLENGE, O_RFC1337, O_RTO_MIN, O_RTO_INIT, O_RTO_MAX,
-	O_SOMAXCONN, O_MSS, O_SNDBUF, O_RCVBUF, O_PORT_RANGE,
+	O_SOMAXCONN, O_MSS, O_SNDBUF, O_RCVBUF, O_PORT_RANGE, O_IP6, O_PEER_IP6,
 };
 
 static const struct option long_opts[] = {
@@ -90,6 +93,8 @@ static const struct option long_opts[] = {
 	{ "mac", required_argument, 0, O_MAC },
 	{ "peer-ip", required_argument, 0, O_PEER_IP },
 	{ "peer-mac", required_argument, 0, O_PEER_MAC },
+	{ "ip6", required_argument, 0, O_IP6 },
+	{ "peer-ip6", required_argument, 0, O_PEER_IP6 },
 	{ "control", required_argument, 0, O_CONTROL },
 	{ "pcap", required_argument, 0, O_PCAP },
 	{ "drop", required_argument, 0, O_DROP },
@@ -274,6 +279,13 @@ static int set_address(struct options *o, int id, const char *arg, const char *n
 	case O_PEER_MAC:
 		o->have_peer_mac = tap_parse_mac(arg, o->peer_mac) == 0;
 		return o->have_peer_mac ? 0 : bad_value(name, arg);
+	case O_IP6:
+		o->have_ip6 = sf_addr_parse(arg, &o->ip6) == 0 && o->ip6.family == SF_AF_INET6;
+		return o->have_ip6 ? 0 : bad_value(name, arg);
+	case O_PEER_IP6:
+		o->have_peer_ip6 = sf_addr_parse(arg, &o->peer_ip6) == 0 &&
+				   o->peer_ip6.family == SF_AF_INET6;
+		return o->have_peer_ip6 ? 0 : bad_value(name, arg);
 	case O_CONTROL: o->control = arg; return 0;
 	case O_PCAP: o->pcap = arg; return 0;
 	case O_ISN_KEY:
@@ -305,7 +317,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 			rc = set_address(o, c, optarg, name);
 		else if (c >= O_DROP && c <= O_FAULT_DIR)
 			rc = set_fault(o, c, optarg, name);
-		else if (c == O_ISN_KEY)
+		else if (c == O_ISN_KEY || c == O_IP6 || c == O_PEER_IP6)
 			rc = set_address(o, c, optarg, name);
 		else if (c >= O_SYN_RETRIES && c <= O_PORT_RANGE)
 			rc = set_config(o, c, optarg, name);
@@ -319,11 +331,13 @@ static int parse_options(int argc, char **argv, struct options *o)
 		usage(stderr);
 		return -EINVAL;
 	}
-	if (o->have_peer_ip != o->have_peer_mac) {
-		fputs("synfin-tap: --peer-ip and --peer-mac go together\n", stderr);
+	if ((o->have_peer_ip || o->have_peer_ip6) != o->have_peer_mac) {
+		fputs("synfin-tap: --peer-ip/--peer-ip6 and --peer-mac go together\n", stderr);
 		return -EINVAL;
 	}
 	o->cfg.local4 = o->ip;
+	if (o->have_ip6)
+		o->cfg.local6 = o->ip6;
 	return 0;
 }
 
@@ -625,8 +639,12 @@ int main(int argc, char **argv)
 	lk.ip4 = o.ip;
 	lk.verbose = o.verbose;
 	tap_faults_init(&lk.faults, &o.faults);
+	lk.ip6 = o.ip6;
+	lk.has_ip6 = o.have_ip6;
 	if (o.have_peer_ip)
 		tap_neigh_add(&lk, &o.peer_ip, o.peer_mac, true);
+	if (o.have_peer_ip6)
+		tap_neigh_add(&lk, &o.peer_ip6, o.peer_mac, true);
 	if (o.pcap && (rc = tap_pcap_open(&lk.pcap, o.pcap)) < 0) {
 		fprintf(stderr, "synfin-tap: cannot write %s: %s\n", o.pcap, strerror(-rc));
 		goto out;

@@ -122,6 +122,8 @@ typedef struct tap_link {
 	int fd;                 /* the TAP device, or -1 */
 	uint8_t mac[6];         /* our MAC */
 	sf_addr ip4;            /* our IPv4 address */
+	sf_addr ip6;            /* our IPv6 address, if has_ip6 */
+	bool has_ip6;
 	tap_neigh neigh[TAP_MAX_NEIGH];
 	int nneigh;
 	tap_queued queued[TAP_MAX_QUEUED];
@@ -156,6 +158,13 @@ void tap_link_input(tap_link *l, uint8_t *frame, size_t len, uint64_t now_us);
  * queues the packet behind an ARP request if it is unknown. */
 void tap_link_send_ip(tap_link *l, const sf_addr *dst, const uint8_t *pkt, size_t len,
 		      uint64_t now_us);
+/* The next hop ip is at mac (ARP or ND told us): remember it, send what
+ * waited for it. */
+void tap_link_resolved(tap_link *l, const sf_addr *ip, const uint8_t mac[6], uint64_t now_us);
+/* IPv6: one packet in (TCP to the engine, ND answered), and a Neighbor
+ * Solicitation for target (nd6.c). */
+void tap_ipv6_input(tap_link *l, const uint8_t *frame, size_t len, uint64_t now_us);
+void tap_nd_solicit(tap_link *l, const sf_addr *target, uint64_t now_us);
 /* Release held frames that are due and repeat ARP requests. */
 void tap_link_timers(tap_link *l, uint64_t now_us);
 /* Earliest time tap_link_timers() has work, or UINT64_MAX. */

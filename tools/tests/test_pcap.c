@@ -312,6 +312,46 @@ static void test_bad_captures(void)
 	ASSERT(strstr(err, "does_not_exist") != NULL);
 }
 
+/* Many flows, answers interleaved and the first one seen from the server
+ * side: each flow is found again (the flow table is hashed), both
+ * directions land in one flow, and the SYN decides who the client is. */
+static void test_many_flows(void)
+{
+	const char *path = tmp_path("many.pcap");
+	sc_pcap_writer *w;
+	sc_capture cap;
+	sc_flow *fl;
+	char err[256];
+	int n;
+
+	ASSERT_EQ(sc_pcap_open(path, &w, err, sizeof(err)), 0);
+	for (int i = 0; i < 3000; i++) {
+		sf_segment syn = make_seg(true, SF_SYN, (uint32_t)i, 0, NULL, 0);
+		sf_segment sa = make_seg(false, SF_SYN | SF_ACK, 7, (uint32_t)i + 1, NULL, 0);
+
+		syn.sport = sa.dport = (uint16_t)(1000 + i);
+		if (i == 0) /* the server's answer comes first in the capture */
+			ASSERT_EQ(sc_pcap_write_segment(w, 1, &sa, NULL), 0);
+		ASSERT_EQ(sc_pcap_write_segment(w, 2, &syn, NULL), 0);
+		if (i != 0)
+			ASSERT_EQ(sc_pcap_write_segment(w, 3, &sa, NULL), 0);
+	}
+	sc_pcap_close(w);
+	ASSERT_EQ(sc_capture_read(path, &cap, err, sizeof(err)), 0);
+	ASSERT_EQ(cap.count, 6000);
+	n = sc_capture_flows(&cap, &fl);
+	ASSERT_EQ(n, 3000);
+	for (int i = 0; i < n; i++) {
+		ASSERT_EQ(fl[i].packets, 2);
+		ASSERT(fl[i].saw_syn);
+		ASSERT_EQ(fl[i].client.port, 1000 + i);
+		ASSERT_EQ(fl[i].server.port, 8080);
+	}
+	ASSERT_EQ(sc_flow_select(fl, n, -1, 3999, 0, err, sizeof(err)), 2999);
+	free(fl);
+	sc_capture_free(&cap);
+}
+
 static void test_flow_select(void)
 {
 	sc_flow fl[2];
@@ -341,6 +381,7 @@ int main(void)
 	RUN_TEST(test_tshark_reads_it);
 	RUN_TEST(test_other_formats);
 	RUN_TEST(test_bad_captures);
+	RUN_TEST(test_many_flows);
 	RUN_TEST(test_flow_select);
 	return 0;
 }

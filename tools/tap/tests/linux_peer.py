@@ -9,6 +9,7 @@ sockets, in both directions:
 
   * passive open: the kernel ARPs for 192.0.2.2 (the runner answers),
     connects, both sides exchange data, the kernel closes (EOF);
+  * both again over IPv6 (2001:db8::/64), with neighbour discovery both ways;
   * active open: the engine connects (non-blocking, POLL OUT, SO_ERROR),
     exchanges data with a kernel listener, STATES lists the connection;
   * the same transfer with every link fault on (drop, duplicate, reorder,
@@ -32,6 +33,7 @@ import time
 
 NS = "sftap-%x" % os.getpid()
 ENGINE_IP, PEER_IP = "192.0.2.2", "192.0.2.1"
+ENGINE_IP6, PEER_IP6 = "2001:db8::2", "2001:db8::1"
 ENGINE_MAC = "02:00:5f:c0:00:02"
 PY = "/usr/bin/python3"
 
@@ -46,7 +48,7 @@ class Runner:
     def __init__(self, binary, *extra):
         self.proc = subprocess.Popen(
             ["ip", "netns", "exec", NS, binary, "--tap", "tp0", "--ip", ENGINE_IP,
-             "--mac", ENGINE_MAC, "--rto-min-ms", "200", *extra],
+             "--ip6", ENGINE_IP6, "--mac", ENGINE_MAC, "--rto-min-ms", "200", *extra],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
         hello = self.proc.stdout.readline().strip()
         assert hello == "HELLO synfin-agent 1 synfin", "greeting: %r" % hello
@@ -92,9 +94,10 @@ def recv_all(r, sock, n, timeout_ms=5000):
     return got
 
 
-def check_passive(r, payload):
-    lsock = int(r.ok("SOCKET"))
-    r.ok("BIND %d 0.0.0.0 5000" % lsock)
+def check_passive(r, payload, v6=False):
+    engine_ip, peer_ip = (ENGINE_IP6, PEER_IP6) if v6 else (ENGINE_IP, PEER_IP)
+    lsock = int(r.ok("SOCKET 6" if v6 else "SOCKET"))
+    r.ok("BIND %d %s 5000" % (lsock, "::" if v6 else "0.0.0.0"))
     r.ok("LISTEN %d 4" % lsock)
     client = in_ns_python(
         "import socket,sys\n"
@@ -105,9 +108,9 @@ def check_passive(r, payload):
         "  b=s.recv(65536)\n"
         "  if not b: break\n"
         "  got+=b\n"
-        "print(got.hex()); s.close()\n" % (ENGINE_IP, payload.hex(), len(payload)))
+        "print(got.hex()); s.close()\n" % (engine_ip, payload.hex(), len(payload)))
     words = r.ok("ACCEPT %d 5000" % lsock).split()
-    assert words[1] == PEER_IP, words
+    assert words[1] == peer_ip, words
     sock = int(words[0])
     assert recv_all(r, sock, len(payload)) == payload, "engine received wrong bytes"
     sent = 0
@@ -131,21 +134,24 @@ def check_passive(r, payload):
     r.ok("CLOSE %d" % lsock)
 
 
-def check_active(r):
+def check_active(r, v6=False):
+    engine_ip, peer_ip = (ENGINE_IP6, PEER_IP6) if v6 else (ENGINE_IP, PEER_IP)
     server = in_ns_python(
         "import socket\n"
-        "l=socket.socket(); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
+        "l=socket.socket(socket.AF_INET6 if %r else socket.AF_INET)\n"
+        "l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
         "l.bind(('%s',6000)); l.listen(1); print('ready', flush=True); l.settimeout(20)\n"
         "c,_=l.accept(); c.settimeout(20); c.sendall(b'ping'); print(c.recv(100).decode())\n"
-        "c.close()\n" % PEER_IP)
+        "c.close()\n" % (v6, peer_ip))
     assert server.stdout.readline().strip() == "ready"
-    sock = int(r.ok("SOCKET"))
-    assert r.ok("CONNECT %d %s 6000" % (sock, PEER_IP)) in ("INPROGRESS", "CONNECTED")
+    sock = int(r.ok("SOCKET 6" if v6 else "SOCKET"))
+    assert r.ok("CONNECT %d %s 6000" % (sock, peer_ip)) in ("INPROGRESS", "CONNECTED")
     assert "OUT" in r.ok("POLL %d OUT 5000" % sock).split(",")
     assert r.ok("GETSOCKOPT %d SO_ERROR" % sock) == "0"
     assert r.ok("STATE %d" % sock) == "ESTAB"
-    estab = [l for l in r.states() if l.startswith("ESTAB %s " % ENGINE_IP) and " %s 6000 %d " % (PEER_IP, sock) in l]
-    assert estab, "STATES lacks the connection: %s" % r.states()
+    lines = r.states()
+    estab = [l for l in lines if l.startswith("ESTAB %s " % engine_ip) and " %s 6000 %d " % (peer_ip, sock) in l]
+    assert estab, "STATES lacks the connection: %s" % lines
     assert recv_all(r, sock, 4) == b"ping"
     assert r.ok("SEND %d %s" % (sock, b"pong".hex())) == "4"
     out, err = server.communicate(timeout=30)
@@ -165,7 +171,7 @@ def check_pcap(path):
         assert caplen == length == len(frame), "truncated pcap record"
         types.add(struct.unpack("!H", frame[12:14])[0])
         off += 16 + caplen
-    assert 0x0806 in types and 0x0800 in types, "capture lacks ARP or IPv4: %s" % types
+    assert {0x0806, 0x0800, 0x86dd} <= types, "capture lacks ARP, IPv4 or IPv6: %s" % types
 
 
 def setup_ns():
@@ -175,6 +181,8 @@ def setup_ns():
     sh("ip", "-n", NS, "link", "set", "lo", "up")
     sh("ip", "-n", NS, "tuntap", "add", "dev", "tp0", "mode", "tap")
     sh("ip", "-n", NS, "addr", "add", PEER_IP + "/24", "dev", "tp0")
+    sh("ip", "netns", "exec", NS, "sysctl", "-qw", "net.ipv6.conf.tp0.disable_ipv6=0")
+    sh("ip", "-n", NS, "addr", "add", PEER_IP6 + "/64", "dev", "tp0", "nodad")
     sh("ip", "-n", NS, "link", "set", "tp0", "up")
 
 
@@ -192,10 +200,12 @@ def main(binary):
         runners.append(r)
         check_passive(r, payload)
         check_active(r)
+        check_passive(r, payload, v6=True)
+        check_active(r, v6=True)
         assert r.ok("QUIT") == ""
         assert r.proc.wait(timeout=5) == 0, "QUIT: status %s" % r.proc.returncode
         check_pcap(pcap)
-        print("plain link: ok")
+        print("plain link, IPv4 and IPv6: ok")
 
         r = Runner(binary, "--drop", "0.05", "--dup", "0.05", "--reorder", "0.05",
                    "--corrupt", "0.02", "--seed", "7", "--reorder-ms", "5", "--verbose")
