@@ -160,7 +160,11 @@ class EngineDut(DutKind):
         argv = ["ip", "netns", "exec", lab.dut_ns, runner,
                 "--tap", self.tap_name(lab), "--ip", lab.dut_ip, "--mac", lab.dut_mac,
                 "--peer-ip", lab.tester_ip, "--peer-mac", lab.tester_mac,
-                "--control", "stdio"]
+                "--control", "stdio",
+                # Every event is followed by the engine's own invariant check; a
+                # violation aborts the runner, which fails the test as a dead
+                # DUT with the violation in agent-engine.log.
+                "--check"]
         for opt, value in timer_args(lab).items():
             argv += [opt, str(value)]
         pcap_dir = os.environ.get("SFC_ENGINE_PCAP_DIR")

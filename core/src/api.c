@@ -121,7 +121,9 @@ SF_API int sf_bind(sf_stack *s, int sd, const sf_endpoint *local)
 
 	if (!c)
 		return -EBADF;
-	if (c->bound || c->state != SF_CLOSED || local->addr.family != c->family)
+	/* A socket binds once: not again after it connected or listened, so
+	 * that what it still holds (unread data, errors) keeps its identity. */
+	if (c->bound || c->used || c->state != SF_CLOSED || local->addr.family != c->family)
 		return -EINVAL;
 	if (!local_addr_ok(s, &local->addr))
 		return -EADDRNOTAVAIL;
@@ -178,7 +180,7 @@ SF_API int sf_listen(sf_stack *s, int sd, int backlog)
 		c->qbound = c->syn_count > c->aq_count ? c->syn_count : c->aq_count;
 		return 0;
 	}
-	if (c->state != SF_CLOSED || c->pending_error || c->fin_rcvd)
+	if (c->state != SF_CLOSED || c->pending_error || c->connected)
 		return -EINVAL;
 	if (!c->bound) {
 		sf_addr any = { .family = c->family };
@@ -232,6 +234,8 @@ static void start_active_open(sf_stack *s, sf_conn *c)
 	c->snd_wnd = c->max_snd_wnd = 0;
 	c->rcv_nxt = c->irs = 0;
 	c->rcv_adv = 0;
+	sf_ring_free(s, &c->rcv); /* nothing of an earlier attempt carries over */
+	sf_ring_free(s, &c->snd);
 	c->fin_rcvd = c->fin_sent = c->shut_rd = c->shut_wr = false;
 	c->from_listen = false;
 	c->pending_error = 0;
@@ -250,6 +254,14 @@ static void start_active_open(sf_stack *s, sf_conn *c)
 	sf_arm_rtx(s, c);
 }
 
+static int take_error(sf_conn *c)
+{
+	int err = c->pending_error;
+
+	c->pending_error = 0;
+	return err;
+}
+
 SF_API int sf_connect(sf_stack *s, int sd, const sf_endpoint *remote)
 {
 	sf_conn *c = conn_of(s, sd);
@@ -259,8 +271,13 @@ SF_API int sf_connect(sf_stack *s, int sd, const sf_endpoint *remote)
 		return -EBADF;
 	if (c->state == SF_SYN_SENT)
 		return -EALREADY;
-	if (c->state != SF_CLOSED)
+	/* A socket that was connected stays so for Linux (SS_CONNECTED), even
+	 * after its connection ended; one whose attempt failed reports the
+	 * error once, then may try again (__inet_stream_connect()). */
+	if (c->state != SF_CLOSED || c->connected)
 		return -EISCONN;
+	if (c->pending_error)
+		return take_error(c);
 	if (remote->addr.family != c->family)
 		return -EAFNOSUPPORT;
 	/* RFC9293:MUST-46: no OPEN to a broadcast, multicast or unspecified address. */
@@ -282,14 +299,6 @@ SF_API int sf_connect(sf_stack *s, int sd, const sf_endpoint *remote)
 	sf_hash_add(s, &c->node);
 	start_active_open(s, c);
 	return -EINPROGRESS;
-}
-
-static int take_error(sf_conn *c)
-{
-	int err = c->pending_error;
-
-	c->pending_error = 0;
-	return err;
 }
 
 SF_API ssize_t sf_send(sf_stack *s, int sd, const void *buf, size_t len)

@@ -37,6 +37,9 @@ static bool seg_admissible(sf_stack *s, const sf_segment *seg)
 	if (seg->src.family != seg->dst.family ||
 	    (seg->src.family != SF_AF_INET && seg->src.family != SF_AF_INET6))
 		return false;
+	/* Port 0 is reserved: such a segment is never answered. */
+	if (seg->sport == 0 || seg->dport == 0)
+		return false;
 	if (sf_addr_is_group(&seg->dst) || sf_addr_is_group(&seg->src) ||
 	    sf_addr_is_any(&seg->src))
 		return false;
@@ -150,6 +153,7 @@ static void update_snd_wnd(sf_conn *c, const sf_segment *seg)
 static void enter_established(sf_stack *s, sf_conn *c, sf_cause cause)
 {
 	sf_set_state(s, c, SF_ESTABLISHED, cause);
+	c->connected = true;
 	if (c->syn_timed_out && !c->has_srtt && c->rto < SF_RTO_FALLBACK)
 		c->rto = SF_RTO_FALLBACK;
 	c->last_rcv = s->now;

@@ -112,6 +112,7 @@ typedef struct sf_conn {
 	bool reuseaddr, keepalive, nodelay;
 	bool in_accept_queue;
 	bool used;                    /* has left CLOSED before (a new open gets a new id) */
+	bool connected;               /* reached ESTABLISHED once (Linux SS_CONNECTED) */
 
 	/* Send sequence variables (RFC 9293 §3.3.1). */
 	uint32_t iss, snd_una, snd_nxt, snd_wnd, snd_wl1, snd_wl2, max_snd_wnd;

@@ -230,8 +230,11 @@ static void rtx_timeout(sf_stack *s, sf_conn *c)
  */
 static void keepalive_timeout(sf_stack *s, sf_conn *c)
 {
+	/* With data outstanding or queued there is no probe (MUST-26); the
+	 * timer rests until the next segment arrives and re-arms it, rather
+	 * than firing every idle period while a window stays closed. */
 	if (c->snd_una != c->snd_nxt || c->snd.len) {
-		c->ka_at = s->now + (uint64_t)c->ka_idle * SF_US_PER_S;
+		c->ka_at = SF_NEVER;
 		sf_timers_changed(s, c);
 		return;
 	}

@@ -77,18 +77,19 @@ static inline uint64_t add_carry64(uint64_t a, uint64_t b)
 }
 
 /*
- * Sum data as native-order 64-bit words. The result is the one's complement
- * sum of the data's 16-bit words in host order (RFC 1071 §2(B): byte order
- * independence); native_to_value() turns it into network-order meaning.
+ * Sum data as native-order 32-bit words into 64-bit accumulators. Since
+ * 2^32 = 1 (mod 0xffff), the result folds to the one's complement sum of the
+ * data's 16-bit words in host order (RFC 1071 §2(B): byte order independence);
+ * native_to_value() turns that into network-order meaning.
  */
 static uint64_t sum_native(const uint8_t *p, size_t len, uint64_t acc)
 {
 	uint64_t a0 = 0, a1 = 0, a2 = 0, a3 = 0, w;
 	uint32_t h[8];
 
-	/* Four independent accumulators of 32-bit halves: no carry chain, so
-	 * the adds run in parallel (and vectorize). Each add is below 2^33, so
-	 * the 64-bit accumulators cannot overflow for any length a packet has. */
+	/* Four independent accumulators and no carry chain, so the adds run in
+	 * parallel (and vectorize). Each step adds less than 2^33, so the
+	 * accumulators cannot overflow below 2^31 steps (64 GiB of data). */
 	while (len >= 32) {
 		memcpy(h, p, 32);
 		a0 += (uint64_t)h[0] + h[4];
@@ -150,50 +151,6 @@ SF_WIRE_API uint16_t sf_csum_fold(uint32_t sum)
 	return (uint16_t)~sum;
 }
 
-/*
- * Native sum of the TCP pseudo-header (RFC 9293 §3.1 for IPv4, RFC 8200 §8.1
- * for IPv6). Both layouts have an even length, so they can be summed apart
- * from the segment.
- */
-static uint64_t pseudo_sum(const sf_addr *src, const sf_addr *dst, size_t tcp_len)
-{
-	uint8_t ph[40];
-
-	if (src->family == SF_AF_INET6) {
-		memcpy(ph, src->bytes, 16);
-		memcpy(ph + 16, dst->bytes, 16);
-		put32(ph + 32, (uint32_t)tcp_len);
-		put32(ph + 36, IPPROTO_TCP_);
-		return sum_native(ph, 40, 0);
-	}
-	memcpy(ph, src->bytes, 4);
-	memcpy(ph + 4, dst->bytes, 4);
-	ph[8] = 0;
-	ph[9] = IPPROTO_TCP_;
-	put16(ph + 10, (uint16_t)tcp_len);
-	return sum_native(ph, 12, 0);
-}
-
-SF_WIRE_API uint16_t sf_tcp_checksum(const sf_addr *src, const sf_addr *dst, const uint8_t *tcp,
-			 size_t len)
-{
-	uint64_t s = sum_native(tcp, len, pseudo_sum(src, dst, len));
-
-	return (uint16_t)~native_to_value(fold_native(s));
-}
-
-static uint16_t ip4_header_checksum(const uint8_t *hdr, size_t len)
-{
-	return (uint16_t)~native_to_value(fold_native(sum_native(hdr, len, 0)));
-}
-
-/*
- * Emitting computes checksums from the field values and the caller's option
- * and payload memory rather than reading back the header octets it has just
- * written one by one: wide loads of freshly written bytes stall on store
- * forwarding and cost more than the rest of emit together.
- */
-
 /* The one's complement sum of memory, as a network-order value. */
 static inline uint32_t value_sum(const uint8_t *p, size_t len)
 {
@@ -210,9 +167,38 @@ static inline uint16_t value_csum(uint64_t s)
 	return (uint16_t)~s;
 }
 
+/* A 32-bit field as the sum of its two 16-bit words. */
 static inline uint32_t words32(uint32_t v)
 {
 	return (v >> 16) + (v & 0xffff);
+}
+
+/*
+ * The TCP pseudo-header's sum (RFC 9293 §3.1 for IPv4, RFC 8200 §8.1 for
+ * IPv6), from its values: the addresses, the protocol and the TCP length.
+ *
+ * Checksums are computed from values wherever we have them, here and in
+ * emit, rather than from octets just written to memory one by one: wide
+ * loads of freshly written octets stall on store forwarding, which cost more
+ * than the rest of emit together.
+ */
+static uint64_t pseudo_sum(const sf_addr *src, const sf_addr *dst, size_t tcp_len)
+{
+	size_t alen = src->family == SF_AF_INET6 ? 16 : 4;
+
+	return (uint64_t)value_sum(src->bytes, alen) + value_sum(dst->bytes, alen) +
+	       IPPROTO_TCP_ + words32((uint32_t)tcp_len);
+}
+
+SF_WIRE_API uint16_t sf_tcp_checksum(const sf_addr *src, const sf_addr *dst, const uint8_t *tcp,
+				     size_t len)
+{
+	return value_csum(pseudo_sum(src, dst, len) + value_sum(tcp, len));
+}
+
+static uint16_t ip4_header_checksum(const uint8_t *hdr, size_t len)
+{
+	return value_csum(value_sum(hdr, len));
 }
 
 /* ---- Errors. ---- */
@@ -650,11 +636,8 @@ static void emit_ipv6(const sf_segment *seg, uint16_t len_field, uint8_t *p)
  */
 static uint16_t emit_tcp_csum(const sf_segment *seg, uint16_t doff_word, size_t tcp_len)
 {
-	size_t alen = seg->src.family == SF_AF_INET ? 4 : 16;
-	uint64_t s = 0;
+	uint64_t s = pseudo_sum(&seg->src, &seg->dst, tcp_len);
 
-	s += value_sum(seg->src.bytes, alen) + value_sum(seg->dst.bytes, alen);
-	s += IPPROTO_TCP_ + words32((uint32_t)tcp_len);
 	s += (uint32_t)seg->sport + seg->dport + words32(seg->seq) + words32(seg->ack);
 	s += (uint32_t)doff_word + seg->window + seg->urg_ptr;
 	s += value_sum(seg->opt_raw, seg->opt_len);
@@ -686,8 +669,10 @@ static void emit_tcp(const sf_segment *seg, size_t hlen, uint16_t doff_word, uin
 	memcpy(p + SF_TCP_HDR_LEN, seg->opt_raw, seg->opt_len);
 	/* Pad with EOL octets, which are zero (RFC9293:MUST-69). */
 	memset(p + SF_TCP_HDR_LEN + seg->opt_len, 0, padded - seg->opt_len);
+	/* memmove: re-emitting a parsed packet into the buffer it was parsed
+	 * from moves the payload back over IP options or extension headers. */
 	if (seg->payload_len > 0)
-		memcpy(p + hlen, seg->payload, seg->payload_len);
+		memmove(p + hlen, seg->payload, seg->payload_len);
 }
 
 SF_WIRE_API int sf_wire_emit(const sf_segment *seg, const sf_emit_faults *faults, uint8_t *buf,

@@ -58,7 +58,7 @@ static void test_closed_bound_socket_rst(void)
 }
 
 /* RFC9293:MUST-57/63: nothing for other hosts, from broadcast/multicast or
- * unspecified sources is answered. */
+ * unspecified sources, or from port 0, is answered. */
 static void test_closed_not_ours_dropped(void)
 {
 	harness *h = h_new();
@@ -73,9 +73,12 @@ static void test_closed_not_ours_dropped(void)
 	SEND(h, .flags = SF_SYN, .seq = 1);
 	h->peer_addr = sf_addr_v4(0, 0, 0, 0);
 	SEND(h, .flags = SF_SYN, .seq = 1);
+	h->peer_addr = sf_addr_v4(10, 0, 0, 2);
+	h->peer_port = 0; /* port 0 is reserved */
+	SEND(h, .flags = SF_SYN, .seq = 1);
 	EXPECT_NONE(h);
 	sf_get_stats(h->stack, &st);
-	ASSERT_EQ(st.drops_not_ours, 4);
+	ASSERT_EQ(st.drops_not_ours, 5);
 	h->peer_addr = sf_addr_v4(10, 0, 0, 2);
 	h_free(h);
 }

@@ -52,7 +52,8 @@ static void test_established_rst_exact_closed(void)
 	ASSERT_EQ(sf_recv(h->stack, h->sd, buf, sizeof(buf)), -ECONNRESET);
 	ASSERT_EQ(sf_recv(h->stack, h->sd, buf, sizeof(buf)), 0);
 	ASSERT_EQ(sf_send(h->stack, h->sd, "x", 1), -EPIPE);
-	/* SHLD-2: an RST with a payload is accepted just the same. */
+	/* A socket that was connected cannot connect again (Linux EISCONN). */
+	ASSERT_EQ(sf_connect(h->stack, h->sd, &(sf_endpoint){ h->peer_addr, 80 }), -EISCONN);
 	h_free(h);
 }
 

@@ -215,6 +215,12 @@ static void test_stack_api_errors(void)
 	ASSERT_EQ(sf_connect(h->stack, b, &remote), -EALREADY);
 	ASSERT_EQ(sf_getsockopt(h->stack, b, SF_SO_ERROR, &v), 0);
 	ASSERT_EQ(v, 0);
+	/* A refused attempt reports its error to the next connect() once. */
+	h->stack_port = EPHEMERAL_PORT;
+	h->peer_port = 80;
+	SEND(h, .flags = SF_RST | SF_ACK, .seq = 0, .ack = STACK_ISS + 1);
+	ASSERT_EQ(sf_connect(h->stack, b, &remote), -ECONNREFUSED);
+	ASSERT_EQ(sf_connect(h->stack, b, &remote), -EINPROGRESS);
 	ASSERT_EQ(sf_setsockopt(h->stack, b, SF_SO_ERROR, 1), -ENOPROTOOPT);
 	ASSERT_EQ(sf_setsockopt(h->stack, b, SF_TCP_MAXSEG, 10), -EINVAL);
 	h_free(h);

@@ -978,6 +978,30 @@ static void test_emit_parse_emit_identity(void)
 				 (int)(sizeof(payload_lens) / sizeof(payload_lens[0])));
 }
 
+/* A parsed packet re-emitted into its own buffer: the payload moves back
+ * over the extension headers (or IP options) without being damaged. */
+static void test_emit_in_place(void)
+{
+	const struct kat *withext[] = {&kats[2], &kats[3]};
+
+	for (size_t i = 0; i < 2; i++) {
+		uint8_t *buf = malloc(withext[i]->len);
+		uint8_t expect[128];
+		sf_segment s, q;
+		int n;
+
+		ASSERT(buf != NULL);
+		memcpy(buf, withext[i]->pkt, withext[i]->len);
+		ASSERT_EQ(sf_wire_parse(buf, withext[i]->len, &s), SF_WIRE_OK);
+		n = sf_wire_emit(&s, NULL, expect, sizeof(expect));
+		ASSERT(n > 0);
+		ASSERT_EQ(sf_wire_emit(&s, NULL, buf, withext[i]->len), n);
+		ASSERT_MEM_EQ(buf, expect, (size_t)n);
+		ASSERT_EQ(sf_wire_parse(buf, (size_t)n, &q), SF_WIRE_OK);
+		free(buf);
+	}
+}
+
 /* A TTL of 0 means the default of 64 on emit. */
 static void test_emit_default_ttl(void)
 {
@@ -1283,6 +1307,7 @@ int main(void)
 	RUN_TEST(test_parse_truncated_every_length);
 	RUN_TEST(test_emit_reproduces_known_answers);
 	RUN_TEST(test_emit_parse_emit_identity);
+	RUN_TEST(test_emit_in_place);
 	RUN_TEST(test_emit_default_ttl);
 	RUN_TEST(test_emit_errors);
 	RUN_TEST(test_emit_faults);

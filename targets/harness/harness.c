@@ -193,7 +193,11 @@ void fz_setup_default(fz_setup *s)
 	s->cfg.mem_limit = 8u << 20;
 	/* Wraps 1000 bytes after the first ISN. */
 	s->isn_base = 0xfffffc18u;
-	s->trace = fz_options.trace;
+	/* SYNFIN_FUZZ_TRACE=1 traces inside any build, libFuzzer's included. */
+	static int env_trace = -1;
+	if (env_trace < 0)
+		env_trace = getenv("SYNFIN_FUZZ_TRACE") != NULL;
+	s->trace = fz_options.trace || env_trace;
 }
 
 static uint32_t fz_isn(void *self, const sf_endpoint *local, const sf_endpoint *remote,
@@ -488,17 +492,30 @@ void fz_input(fz_harness *h, const sf_segment *seg, const sf_emit_faults *faults
 	int n = sf_wire_emit(&s, faults, h->pkt, SF_MAX_PACKET);
 	/* A segment that cannot be put on the wire (an impossible field
 	 * combination from a fuzz input) is an event where nothing arrives. */
-	if (n > 0 && has_faults(faults)) {
-		feed_packet(h, h->pkt, (size_t)n, false);
-	} else if (n > 0) {
+	if (n <= 0) {
+		end(h);
+		return;
+	}
+	/* The engine gets the packet in a buffer of its exact size that is
+	 * freed right after: ASan then sees a read past the packet's end, and
+	 * any use of a pointer into the packet after sf_input returned. */
+	uint8_t *pkt = malloc((size_t)n);
+	if (!pkt)
+		abort();
+	memcpy(pkt, h->pkt, (size_t)n);
+	if (has_faults(faults)) {
+		feed_packet(h, pkt, (size_t)n, false);
+	} else {
 		/* A correct packet parses to what was emitted (the single_packet
 		 * target holds the codec to that), so no need to parse it here. */
 		h->in = s;
 		sf_opts_decode(s.opt_raw, s.opt_len, &h->in.opts);
 		h->in_valid = true;
 		note_peer_segment(h, &h->in, false);
-		sf_input_packet(h->stack, h->pkt, (size_t)n);
+		sf_input_packet(h->stack, pkt, (size_t)n);
 	}
+	free(pkt);
+	h->in.payload = NULL; /* it pointed into pkt */
 	end(h);
 }
 
@@ -515,6 +532,7 @@ void fz_input_raw(fz_harness *h, const uint8_t *pkt, size_t len)
 	begin(h, FZ_EV_INPUT);
 	feed_packet(h, copy, len, true);
 	free(copy);
+	h->in.payload = NULL; /* it pointed into copy */
 	end(h);
 }
 

@@ -22,12 +22,15 @@ jobs=${SYNFIN_BUILD_JOBS:-$(nproc)}
 # OSS-Fuzz's clang is newer than the clang-14 synfin is developed with; a new
 # warning must not break the fuzzing build, so -Wno-error comes last on every
 # compile (after the project's own -Werror).
+# The wrapper keeps the compiler's name in its own (synfin-cc-afl-clang-fast),
+# so the build still sees which compiler it is.
 mkdir -p "$WORK"
-cat >"$WORK/synfin-cc" <<EOF
+cc_wrapper="$WORK/synfin-cc-$(basename "${CC%% *}")"
+cat >"$cc_wrapper" <<EOF
 #!/bin/sh
 exec $CC "\$@" -Wno-error
 EOF
-chmod +x "$WORK/synfin-cc"
+chmod +x "$cc_wrapper"
 
 pcap_args=()
 if [[ -f "$SRC/libpcap/CMakeLists.txt" ]]; then
@@ -42,7 +45,7 @@ if [[ -f "$SRC/libpcap/CMakeLists.txt" ]]; then
 		-DSYNFIN_PCAP_INCLUDE="$WORK/libpcap-install/include")
 fi
 
-cmake -S "$src" -B "$build" -DCMAKE_C_COMPILER="$WORK/synfin-cc" -DCMAKE_C_FLAGS="$CFLAGS" \
+cmake -S "$src" -B "$build" -DCMAKE_C_COMPILER="$cc_wrapper" -DCMAKE_C_FLAGS="$CFLAGS" \
 	-DCMAKE_BUILD_TYPE=Release -DSYNFIN_FUZZ=ON -DSYNFIN_FUZZ_LINK="$LIB_FUZZING_ENGINE" \
 	"${pcap_args[@]}"
 mapfile -t targets <"$build/targets/fuzz_targets.txt"

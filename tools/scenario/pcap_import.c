@@ -28,6 +28,7 @@ typedef struct importer {
 	bool engine_fin;        /* the engine's side has sent its FIN */
 	bool have_hi;
 	uint32_t engine_hi;     /* highest sequence number the engine's side sent data to */
+	uint32_t remote_next;   /* next in-order relative seq of the other side's data */
 	uint32_t line;
 } importer;
 
@@ -228,6 +229,30 @@ static int calls_before_output(importer *im, const sc_packet *p, uint64_t t)
 	return 0;
 }
 
+/*
+ * The application reads the other side's new in-order data as it comes, so
+ * the engine's receive window stays open as the captured stack's did (and a
+ * later close does not find unread data). Retransmitted or out-of-order data
+ * is not read.
+ */
+static int read_in_order(importer *im, const sc_packet *p, uint64_t t)
+{
+	sc_event ev;
+
+	if (!p->len || (p->flags & (SF_SYN | SF_RST)) || !im->accepted ||
+	    p->seq.value != im->remote_next)
+		return 0;
+	im->remote_next += p->len;
+	memset(&ev, 0, sizeof(ev));
+	ev.kind = SC_EV_CALL;
+	ev.call.kind = SC_CALL_READ;
+	ev.call.fd = im->fd;
+	ev.call.len = p->len;
+	ev.call.ret.check = true;
+	ev.call.ret.value = p->len;
+	return add(im, &ev, t);
+}
+
 static int add_segment(importer *im, const sc_cap_packet *cp)
 {
 	bool eng = from_engine(im, &cp->seg);
@@ -244,14 +269,17 @@ static int add_segment(importer *im, const sc_cap_packet *cp)
 		return rc;
 	if ((rc = add(im, &ev, t)) < 0)
 		return rc;
+	if (eng)
+		return 0;
 	/* The server's accept() returns once the handshake's ACK is in. */
-	if (!eng && !im->accepted && (cp->seg.flags & SF_ACK) && !(cp->seg.flags & SF_SYN) &&
+	if (!im->accepted && (cp->seg.flags & SF_ACK) && !(cp->seg.flags & SF_SYN) &&
 	    !(cp->seg.flags & SF_RST) && ev.pkt.ack.value == 1) {
 		im->accepted = true;
 		im->fd = SC_FIRST_FD + 1;
-		return add_call(im, t, SC_CALL_ACCEPT, SC_FIRST_FD, SC_FIRST_FD + 1, 0);
+		if ((rc = add_call(im, t, SC_CALL_ACCEPT, SC_FIRST_FD, SC_FIRST_FD + 1, 0)) < 0)
+			return rc;
 	}
-	return 0;
+	return read_in_order(im, &ev.pkt, t);
 }
 
 int sc_pcap_to_scenario(const sc_capture *cap, const sc_flow *flow, bool engine_is_client,
@@ -270,6 +298,7 @@ int sc_pcap_to_scenario(const sc_capture *cap, const sc_flow *flow, bool engine_
 		return -1;
 	}
 	find_isns(&im);
+	im.remote_next = 1; /* data starts right after the other side's SYN */
 	im.t0 = im.prev_t = cap->pkts[flow->first].time_us;
 	rc = add_setup(&im);
 	for (size_t i = flow->first; rc == 0 && i < cap->count; i++) {

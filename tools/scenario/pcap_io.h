@@ -114,8 +114,9 @@ struct sc_scenario;
  *   - every packet of the other side becomes an inbound segment, every
  *     packet of the engine's side an expected outbound segment, with
  *     packetdrill-relative numbers and the capture's relative times;
- *   - accept() after the handshake, write() before each new payload the
- *     engine's side sent, shutdown(SHUT_WR) before its first FIN.
+ *   - accept() after the handshake, read() of the other side's new in-order
+ *     data as it comes, write() before each new payload the engine's side
+ *     sent, shutdown(SHUT_WR) before its first FIN.
  * Addresses and ports become the script defaults. Expected outbound
  * segments leave window and options unchecked ("<...>"), since another
  * stack's choices there are not errors. Returns 0 or -1 with err set.

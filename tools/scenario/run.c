@@ -71,10 +71,9 @@ typedef struct runner {
 	FILE *tr;
 
 	uint32_t isn_next;
-	int family;             /* of the first socket: addresses of every flow */
 	sf_addr local_addr, remote_addr;
 	uint16_t listen_port;
-	int connects;           /* connect() calls so far: the next one is flow `connects` */
+	int connects;           /* connect() calls that named an address so far */
 	uint32_t remote_isn;    /* --remote_isn: base of inbound script seq numbers */
 	int64_t tol;            /* --tolerance_usecs */
 	flow flows[MAX_FLOWS];
@@ -845,19 +844,23 @@ static sf_endpoint default_bind(runner *r)
 	return e;
 }
 
-/* connect(): the address named, or the next flow's default remote endpoint. */
+/*
+ * connect(): to the address named, or to the script's endpoint
+ * 192.0.2.1:40000 (conn 0), like packetdrill and the fuzz harness. The k-th
+ * connect that names an address makes that address conn k's remote
+ * endpoint, so scripts that connect to packetdrill's 192.0.2.1:8080 see
+ * their packets go there.
+ */
 static sf_endpoint connect_target(runner *r, const sc_call *c)
 {
-	unsigned k = (unsigned)r->connects % MAX_FLOWS;
-	sf_endpoint e = flow_remote(r, k);
+	unsigned k;
 
-	r->connects++;
-	if (c->has_addr) {
-		e = c->addr;
-		r->flows[k].explicit_remote = true;
-		r->flows[k].remote = e;
-	}
-	return e;
+	if (!c->has_addr)
+		return flow_remote(r, 0);
+	k = (unsigned)r->connects++ % MAX_FLOWS;
+	r->flows[k].explicit_remote = true;
+	r->flows[k].remote = c->addr;
+	return c->addr;
 }
 
 static void note_listen_port(runner *r, int sd)
@@ -1135,8 +1138,6 @@ static int play_call(runner *r, const sc_event *ev, int64_t t)
 		return FAIL(r, "a call is made while the blocking %s() of line %u has not returned",
 			    sc_call_name(r->scn->ev[r->pend.idx].call.kind),
 			    r->scn->ev[r->pend.idx].pos.line);
-	if (c->kind == SC_CALL_SOCKET && r->family == 0)
-		r->family = c->family ? c->family : SF_AF_INET;
 	ret = do_call(r, c, false);
 	if (would_block(r, c, &ret)) {
 		free(ret.data);

@@ -236,7 +236,8 @@ static int run_one(const char *path, int form, const sc_run_opts *opts)
 		rc = 0;
 		break;
 	case SC_RUN_FAIL:
-		fprintf(stderr, "%s\n%s: FAIL\n", res.msg, path);
+		fprintf(stderr, "%s\n%s: FAIL%s\n", res.msg, path,
+			opts->trace ? "" : " (--trace shows every event and state change)");
 		rc = EXIT_FAILED;
 		break;
 	default:
@@ -498,6 +499,11 @@ static int cmd_pcap2pkt(int argc, char **argv)
 		rc = input_error("%s: %s (see --list)", a.path, err);
 		goto out;
 	}
+	if (!flows[sel].saw_syn)
+		fprintf(stderr, "synfin: %s: note: flow %d has no SYN in the capture (it started "
+				"earlier); the engine cannot join a connection midway, so the script "
+				"will fail at its first packet\n",
+			a.path, sel);
 	if (sc_pcap_to_scenario(&cap, &flows[sel], a.side == 1, a.path, &scn, err, sizeof(err)) < 0) {
 		rc = input_error("%s: %s", a.path, err);
 		goto out;

@@ -549,6 +549,35 @@ static int set_sysctl(sf_config *cfg, const char *name, const char *text)
 	return -ENOSYS;
 }
 
+/* The current value of a setting, in its sysctl unit; -ENOSYS if unknown. */
+static int get_sysctl(const sf_config *cfg, const char *name, long long *out)
+{
+	for (size_t i = 0; i < sizeof(sysctls) / sizeof(sysctls[0]); i++) {
+		const char *field = (const char *)cfg + sysctls[i].offset;
+
+		if (strcmp(sysctls[i].name, name))
+			continue;
+		if (sysctls[i].kind == SC_U32) {
+			uint32_t u;
+
+			memcpy(&u, field, sizeof(u));
+			*out = u;
+		} else if (sysctls[i].kind == SC_U64) {
+			uint64_t u;
+
+			memcpy(&u, field, sizeof(u));
+			*out = (long long)(u / sysctls[i].scale);
+		} else {
+			bool b;
+
+			memcpy(&b, field, sizeof(b));
+			*out = b;
+		}
+		return 0;
+	}
+	return -ENOSYS;
+}
+
 static bool holds_sockets(const tap_agent *a)
 {
 	for (int sd = 0; sd < TAP_MAX_SOCKS; sd++)
@@ -570,6 +599,15 @@ static int op_sysctl(tap_agent *a, const struct req *r)
 {
 	int rc;
 
+	if (r->argc == 2) { /* SYSCTL <name>: read */
+		long long v;
+
+		if (get_sysctl(&a->cfg, r->argv[1], &v) < 0)
+			reply_err(a, -ENOSYS, "unknown setting");
+		else
+			reply_ok(a, "%lld", v);
+		return 0;
+	}
 	if (r->argc != 3)
 		return -EINVAL;
 	rc = set_sysctl(&a->cfg, r->argv[1], r->argv[2]);

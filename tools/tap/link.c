@@ -91,6 +91,21 @@ out:
 	return rc;
 }
 
+int tap_mtu(const char *name)
+{
+	struct ifreq ifr;
+	int s, rc;
+
+	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		return -errno;
+	memset(&ifr, 0, sizeof(ifr));
+	strncpy(ifr.ifr_name, name, IFNAMSIZ - 1);
+	rc = ioctl(s, SIOCGIFMTU, &ifr) < 0 ? -errno : ifr.ifr_mtu;
+	close(s);
+	return rc;
+}
+
 int tap_open(const char *name, int *fd_out)
 {
 	struct ifreq ifr;
@@ -157,6 +172,16 @@ int tap_wait_ready(const char *name, uint64_t timeout_us)
 			return -ETIMEDOUT;
 		usleep(10000);
 	}
+}
+
+void tap_check_stack(const tap_link *l, const char *after)
+{
+	char why[256];
+
+	if (!l->check || sf_check_invariants(l->stack, why, sizeof(why)) == 0)
+		return;
+	fprintf(stderr, "synfin-tap: engine invariant violated after %s: %s\n", after, why);
+	abort();
 }
 
 /* ---- Neighbours (ARP cache) ---- */
@@ -367,6 +392,53 @@ static void arp_input(tap_link *l, const uint8_t *frame, size_t len, uint64_t no
 	}
 }
 
+/* RFC 1071 checksum of a buffer of big-endian 16-bit words. */
+static uint16_t inet_csum(const uint8_t *p, size_t n)
+{
+	uint32_t s = 0;
+
+	for (; n > 1; p += 2, n -= 2)
+		s += (uint32_t)(p[0] << 8 | p[1]);
+	if (n)
+		s += (uint32_t)(p[0] << 8);
+	while (s >> 16)
+		s = (s & 0xffff) + (s >> 16);
+	return (uint16_t)~s;
+}
+
+/*
+ * Answer an ICMP echo request to our address (RFC 1122 §3.2.2.6: every host
+ * MUST), so `ping` can check the link as it can with the Linux DUT. The reply
+ * is the request with addresses swapped and the type changed.
+ */
+static void icmp_echo(tap_link *l, const uint8_t *ip, size_t tot, uint64_t now_us)
+{
+	uint8_t pkt[SF_MAX_PACKET];
+	size_t hl = (size_t)(ip[0] & 0xf) * 4;
+	sf_addr src = sf_addr_v4(ip[12], ip[13], ip[14], ip[15]);
+	sf_addr dst = sf_addr_v4(ip[16], ip[17], ip[18], ip[19]);
+	uint16_t c;
+
+	if (tot < hl + 8 || ip[hl] != 8 || ip[hl + 1] != 0 || !sf_addr_eq(&dst, &l->ip4) ||
+	    inet_csum(ip + hl, tot - hl) != 0 || (ip[6] & 0x3f) || ip[7])
+		return; /* not an echo request for us, damaged, or a fragment */
+	memcpy(pkt, ip, 20);
+	pkt[0] = 0x45; /* our reply carries no IP options */
+	put16(pkt + 2, (uint16_t)(20 + tot - hl));
+	pkt[8] = 64;
+	memcpy(pkt + 12, ip + 16, 4);
+	memcpy(pkt + 16, ip + 12, 4);
+	pkt[10] = pkt[11] = 0;
+	c = inet_csum(pkt, 20);
+	put16(pkt + 10, c);
+	memcpy(pkt + 20, ip + hl, tot - hl);
+	pkt[20] = 0; /* echo reply */
+	pkt[22] = pkt[23] = 0;
+	c = inet_csum(pkt + 20, tot - hl);
+	put16(pkt + 22, c);
+	tap_link_send_ip(l, &src, pkt, 20 + tot - hl, now_us);
+}
+
 static void ipv4_input(tap_link *l, const uint8_t *frame, size_t len, uint64_t now_us)
 {
 	const uint8_t *ip = frame + TAP_ETH_HLEN;
@@ -381,13 +453,18 @@ static void ipv4_input(tap_link *l, const uint8_t *frame, size_t len, uint64_t n
 		l->rx_ignored++;
 		return;
 	}
-	if (ip[9] != 6) { /* not TCP: no ICMP, UDP here */
+	if (ip[9] == 1) {
+		icmp_echo(l, ip, tot, now_us);
+		return;
+	}
+	if (ip[9] != 6) { /* not TCP: no UDP here */
 		l->rx_ignored++;
 		return;
 	}
 	l->rx_tcp++;
 	sf_tick(l->stack, now_us);
 	sf_input_packet(l->stack, ip, tot);
+	tap_check_stack(l, "an IPv4 packet");
 }
 
 void tap_link_input(tap_link *l, uint8_t *frame, size_t len, uint64_t now_us)

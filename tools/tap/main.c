@@ -31,7 +31,7 @@
 struct options {
 	const char *tap;
 	sf_addr ip, ip6, peer_ip6;
-	bool have_ip6, have_peer_ip6;
+	bool have_ip6, have_peer_ip6, have_mss, check;
 	bool have_ip, have_mac, have_peer_ip, have_peer_mac, have_isn_key, verbose;
 	uint8_t mac[6], peer_mac[6];
 	sf_addr peer_ip;
@@ -74,6 +74,8 @@ static void usage(FILE *f)
 	      "  --keepalive-probes N --invalid-ratelimit MS --challenge-ack-limit N\n"
 	      "  --rfc1337 0|1 --rto-min-ms MS --rto-initial-ms MS --rto-max-ms MS\n"
 	      "  --somaxconn N --mss N --sndbuf N --rcvbuf N --port-range LO-HI\n"
+	      "  --check                     check the engine's invariants after every event;\n"
+	      "                              abort with the violation on stderr\n"
 	      "  --verbose                   log settings, the ISN key and counters on stderr\n",
 	      f);
 }
@@ -84,7 +86,7 @@ enum {
 	O_REORDER, O_CORRUPT, O_SEED, O_REORDER_MS, O_FAULT_DIR, O_ISN_KEY, O_SYN_RETRIES,
 	O_SYNACK_RETRIES, O_RETRIES2, O_FIN_TIMEOUT, O_TIME_WAIT, O_KA_TIME, O_KA_INTVL,
 	O_KA_PROBES, O_INVALID_RL, O_CHALLENGE, O_RFC1337, O_RTO_MIN, O_RTO_INIT, O_RTO_MAX,
-	O_SOMAXCONN, O_MSS, O_SNDBUF, O_RCVBUF, O_PORT_RANGE, O_IP6, O_PEER_IP6,
+	O_SOMAXCONN, O_MSS, O_SNDBUF, O_RCVBUF, O_PORT_RANGE, O_IP6, O_PEER_IP6, O_CHECK,
 };
 
 static const struct option long_opts[] = {
@@ -124,6 +126,7 @@ static const struct option long_opts[] = {
 	{ "sndbuf", required_argument, 0, O_SNDBUF },
 	{ "rcvbuf", required_argument, 0, O_RCVBUF },
 	{ "port-range", required_argument, 0, O_PORT_RANGE },
+	{ "check", no_argument, 0, O_CHECK },
 	{ "verbose", no_argument, 0, 'v' },
 	{ "help", no_argument, 0, 'h' },
 	{ 0, 0, 0, 0 },
@@ -220,6 +223,7 @@ static int set_config(struct options *o, int id, const char *arg, const char *na
 		if (v < 88 || v > hi)
 			return bad_value(name, arg);
 		c->mss = (uint16_t)v;
+		o->have_mss = true;
 		break;
 	case O_SNDBUF: c->sndbuf = (uint32_t)v; break;
 	case O_RCVBUF: c->rcvbuf = (uint32_t)v; break;
@@ -311,6 +315,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 
 		if (c == 'v')
 			o->verbose = true;
+		else if (c == O_CHECK)
+			o->check = true;
 		else if (c == 'h')
 			return usage(stdout), 1;
 		else if (c >= O_TAP && c <= O_PCAP)
@@ -333,6 +339,12 @@ static int parse_options(int argc, char **argv, struct options *o)
 	}
 	if ((o->have_peer_ip || o->have_peer_ip6) != o->have_peer_mac) {
 		fputs("synfin-tap: --peer-ip/--peer-ip6 and --peer-mac go together\n", stderr);
+		return -EINVAL;
+	}
+	if (strcmp(o->control, "stdio") && strncmp(o->control, "unix:", 5) &&
+	    strncmp(o->control, "tcp:127.", 8)) {
+		fprintf(stderr, "synfin-tap: bad --control '%s': use stdio, unix:PATH or "
+			"tcp:127.0.0.1:PORT (loopback only)\n", o->control);
 		return -EINVAL;
 	}
 	o->cfg.local4 = o->ip;
@@ -543,6 +555,7 @@ static int run_loop(tap_link *l, struct control *c, tap_agent *a)
 		tap_link_timers(l, now);
 		tap_agent_poll(a, now);
 		control_dispatch(c, a);
+		tap_check_stack(l, "a timer or a request");
 		if (a->quit)
 			break;
 		due = min3(sf_next_timer(a->stack), tap_link_next_timer(l), tap_agent_next_timer(a));
@@ -633,11 +646,16 @@ int main(int argc, char **argv)
 			rc == -EPERM ? " (needs CAP_NET_ADMIN: run as root)" : "");
 		goto out;
 	}
+	/* Like Linux, advertise the MSS the link's MTU allows (RFC 6691 §2:
+	 * MTU - 20 - 20) unless --mss says otherwise. */
+	if (!o.have_mss && (rc = tap_mtu(o.tap)) > 40 + 88)
+		o.cfg.mss = (uint16_t)(rc > 65535 ? 65535 - 40 : rc - 40);
 	if (tap_wait_ready(o.tap, 5000000) < 0)
 		fprintf(stderr, "synfin-tap: warning: %s is not forwarding after 5 s\n", o.tap);
 	memcpy(lk.mac, o.mac, 6);
 	lk.ip4 = o.ip;
 	lk.verbose = o.verbose;
+	lk.check = o.check;
 	tap_faults_init(&lk.faults, &o.faults);
 	lk.ip6 = o.ip6;
 	lk.has_ip6 = o.have_ip6;
@@ -661,7 +679,9 @@ int main(int argc, char **argv)
 	install_signals();
 	rc = control_open(&ctl, o.control);
 	if (rc < 0) {
-		fprintf(stderr, "synfin-tap: control channel %s: %s\n", o.control, strerror(-rc));
+		fprintf(stderr, "synfin-tap: control channel %s: %s\n", o.control,
+			rc == -EADDRNOTAVAIL ? "a tcp: channel must be on loopback (127.0.0.0/8)"
+			: rc == -EINVAL ? "use stdio, unix:PATH or tcp:127.0.0.1:PORT" : strerror(-rc));
 		goto out;
 	}
 	tap_agent_info(&o.cfg, info, sizeof(info));

@@ -179,4 +179,5 @@ void tap_ipv6_input(tap_link *l, const uint8_t *frame, size_t len, uint64_t now_
 	l->rx_tcp++;
 	sf_tick(l->stack, now_us);
 	sf_input_packet(l->stack, ip, IP6_HLEN + plen);
+	tap_check_stack(l, "an IPv6 packet");
 }

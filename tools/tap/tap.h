@@ -133,12 +133,16 @@ typedef struct tap_link {
 	tap_faults faults;
 	sf_stack *stack;        /* where TCP goes */
 	bool verbose;
+	bool check;             /* sf_check_invariants() after every event */
 	/* counters */
 	uint64_t rx_frames, tx_frames, rx_tcp, rx_ignored, arp_replies, tx_unresolved;
 } tap_link;
 
 /* Attach to the TAP device `name` (IFF_TAP | IFF_NO_PI, non-blocking). */
 int tap_open(const char *name, int *fd_out);
+
+/* The device's MTU, or -errno. */
+int tap_mtu(const char *name);
 
 /* Wait until the device carries frames (operstate up and, for a bridge
  * port, forwarding). 0 or -ETIMEDOUT. */
@@ -172,6 +176,10 @@ uint64_t tap_link_next_timer(const tap_link *l);
 /* Write a frame to the TAP device through the tx faults and the capture. */
 void tap_link_tx_frame(tap_link *l, const uint8_t *frame, size_t len, uint64_t now_us);
 void tap_link_free(tap_link *l);
+
+/* With --check: run sf_check_invariants() and abort with the violation on
+ * stderr, so the suite sees a dead DUT and the log says why. */
+void tap_check_stack(const tap_link *l, const char *after);
 
 /* The env.output callback: ctx is the tap_link. */
 void tap_engine_output(void *ctx, const sf_segment *seg);

@@ -10,6 +10,7 @@ sockets, in both directions:
   * passive open: the kernel ARPs for 192.0.2.2 (the runner answers),
     connects, both sides exchange data, the kernel closes (EOF);
   * both again over IPv6 (2001:db8::/64), with neighbour discovery both ways;
+  * ping: the runner answers ICMP echo requests;
   * active open: the engine connects (non-blocking, POLL OUT, SO_ERROR),
     exchanges data with a kernel listener, STATES lists the connection;
   * the same transfer with every link fault on (drop, duplicate, reorder,
@@ -48,7 +49,7 @@ class Runner:
     def __init__(self, binary, *extra):
         self.proc = subprocess.Popen(
             ["ip", "netns", "exec", NS, binary, "--tap", "tp0", "--ip", ENGINE_IP,
-             "--ip6", ENGINE_IP6, "--mac", ENGINE_MAC, "--rto-min-ms", "200", *extra],
+             "--ip6", ENGINE_IP6, "--mac", ENGINE_MAC, "--check", "--rto-min-ms", "200", *extra],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
         hello = self.proc.stdout.readline().strip()
         assert hello == "HELLO synfin-agent 1 synfin", "greeting: %r" % hello
@@ -159,6 +160,25 @@ def check_active(r, v6=False):
     r.ok("RESET")
 
 
+def check_ping():
+    """An ICMP echo request from the kernel's side gets its reply (no ping(8)
+    needed: a raw socket)."""
+    pinger = in_ns_python(
+        "import socket,struct,time\n"
+        "def cs(b):\n"
+        "  s=sum(struct.unpack('!%%dH' %% (len(b)//2), b)); s=(s&0xffff)+(s>>16); s+=s>>16\n"
+        "  return ~s & 0xffff\n"
+        "r=socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP); r.settimeout(3)\n"
+        "body=struct.pack('!HH', 0x5f5f, 1)+b'synfin-tap-echo!'\n"
+        "msg=struct.pack('!BBH', 8, 0, 0)+body; msg=msg[:2]+struct.pack('!H', cs(msg))+msg[4:]\n"
+        "r.sendto(msg, ('%s', 0))\n"
+        "while True:\n"
+        "  d,a=r.recvfrom(2000); ic=d[(d[0]&15)*4:]\n"
+        "  if ic[0]==0 and ic[4:]==body and cs(ic)==0: print('ok'); break\n" % ENGINE_IP)
+    out, err = pinger.communicate(timeout=10)
+    assert out.strip() == "ok", "no echo reply from the runner: %s" % err
+
+
 def check_pcap(path):
     with open(path, "rb") as f:
         data = f.read()
@@ -198,6 +218,7 @@ def main(binary):
         payload = os.urandom(20000)
         r = Runner(binary, "--pcap", pcap)
         runners.append(r)
+        check_ping()
         check_passive(r, payload)
         check_active(r)
         check_passive(r, payload, v6=True)

@@ -1,0 +1,54 @@
+/*
+ * libFuzzer's custom mutator hooks for the scenario targets (passive_open,
+ * active_open, listener), linked into the <target>_structured builds
+ * (targets/mutator/CMakeLists.txt); nothing calls them, libFuzzer finds
+ * them by name.
+ *
+ * With a custom mutator defined, libFuzzer mutates only through it. A share
+ * of the calls (SYNFIN_MUTATOR_BYTES_PERCENT, default 20) goes to
+ * LLVMFuzzerMutate, libFuzzer's own byte mutator with its dictionary and
+ * comparison tables, so whatever the byte mutator finds is still found; the
+ * rest edit the input as events (event_mutator.h), and one of those kinds
+ * runs LLVMFuzzerMutate on a single record's body.
+ */
+#include <stdlib.h>
+
+#include "event_mutator.h"
+
+size_t LLVMFuzzerMutate(uint8_t *data, size_t size, size_t max_size);
+size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsigned int seed);
+size_t LLVMFuzzerCustomCrossOver(const uint8_t *data1, size_t size1, const uint8_t *data2,
+				 size_t size2, uint8_t *out, size_t max_out_size, unsigned int seed);
+
+#define DEFAULT_BYTES_PERCENT 20
+
+/* The byte mutator's share in percent, read once from the environment. */
+static unsigned bytes_percent(void)
+{
+	static int percent = -1;
+
+	if (percent < 0) {
+		const char *e = getenv("SYNFIN_MUTATOR_BYTES_PERCENT");
+		char *end = NULL;
+		long v = e ? strtol(e, &end, 10) : DEFAULT_BYTES_PERCENT;
+
+		percent = (e && (*e == '\0' || *end != '\0')) || v < 0 || v > 100 ? DEFAULT_BYTES_PERCENT
+										   : (int)v;
+	}
+	return (unsigned)percent;
+}
+
+size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsigned int seed)
+{
+	/* The choice is a function of the seed, so a mutation replays. The
+	 * multiply spreads libFuzzer's seeds over the 100 buckets. */
+	if ((seed * 2654435761u >> 16) % 100 < bytes_percent())
+		return LLVMFuzzerMutate(data, size, max_size);
+	return sm_mutate(data, size, max_size, seed, LLVMFuzzerMutate, NULL);
+}
+
+size_t LLVMFuzzerCustomCrossOver(const uint8_t *data1, size_t size1, const uint8_t *data2,
+				 size_t size2, uint8_t *out, size_t max_out_size, unsigned int seed)
+{
+	return sm_crossover(data1, size1, data2, size2, out, max_out_size, seed);
+}
