@@ -5,7 +5,9 @@
  *    emitted bytes must parse back to the same fields, options and payload,
  *    emitting that again must give the same bytes, sf_tcp_parse() on the
  *    TCP part must agree with sf_wire_parse(), and the decoded options must
- *    survive sf_opts_encode() -> sf_opts_decode().
+ *    survive sf_opts_encode() -> sf_opts_decode(), and sf_opts_decode()
+ *    must agree with an independent reading of the option rules
+ *    (harness/refopts.c).
  * 2. The engine: one stack holds a connection in every RFC 9293 state
  *    (brought there by textbook exchanges, each step checked). The packet is
  *    re-addressed to each of them in turn, its seq and ack read as offsets
@@ -18,7 +20,7 @@
 #include <string.h>
 
 #include "harness/drive.h"
-#include "harness/harness.h"
+#include "harness/harness_internal.h"
 
 static const sf_state states[] = {
 	SF_CLOSED, SF_LISTEN, SF_SYN_SENT, SF_SYN_RECEIVED, SF_ESTABLISHED, SF_FIN_WAIT_1,
@@ -106,6 +108,7 @@ static bool check_codec(fz_harness *h, const uint8_t *data, size_t size, sf_segm
 	    again.opts.malformed != p1->opts.malformed ||
 	    again.opts.nonzero_padding != p1->opts.nonzero_padding)
 		fz_fail(h, "codec", "sf_opts_decode() disagrees with sf_wire_parse() on the options");
+	fz_check_opts_decode(h, p1->opt_raw, p1->opt_len, &p1->opts);
 	check_options_codec(h, &p1->opts);
 	return true;
 }

@@ -184,6 +184,7 @@ class EngineDut(DutKind):
         if extra:
             out["synfin-tap extra"] = extra
         out["mirrors"] = "Linux DUT sysctls of the run (dut.LINUX_SYSCTLS) and kernel defaults"
+        out["invariant checks"] = "after every event (--check)"
         return out
 
 

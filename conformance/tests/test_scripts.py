@@ -43,24 +43,24 @@ TIME_LIMIT = 10 * float(os.environ.get("SFC_TEST_TIMEOUT", "60")) * 0.9
 LINUX_DEPARTURES = {
     "rfc9293_u04_syn_data_queued.pkt": dict(
         req="RFC9293:U-4",
-        reason="Linux drops data carried on a SYN unless a TCP Fast Open cookie (RFC 7413) "
+        reason="(line 17) Linux drops data carried on a SYN unless a TCP Fast Open cookie (RFC 7413) "
                "validates it, so no ACK of the queued data (ack 11) follows the handshake; the "
                "peer must send the data again"),
     "seed08_simultaneous_open.pkt": dict(
         req="RFC7323:2.2-a",
-        reason="in a simultaneous open Linux answers the peer's SYN by sending its own queued SYN "
+        reason="(line 16) in a simultaneous open Linux answers the peer's SYN by sending its own queued SYN "
                "again with ACK set (tcp_send_synack() from SYN-SENT), options and all, so its "
                "SYN-ACK carries wscale, SACK-permitted and timestamps although the peer's SYN "
                "offered none; RFC 7323 2.2 allows WS on a SYN-ACK only if the SYN had it (the "
                "rest of the script passes on Linux when that line reads <...>)"),
     "seed13_lost_syn.pkt": dict(
         req="RFC6298:5",
-        reason="net.ipv4.tcp_syn_linear_timeouts (default 4): the first four SYN "
+        reason="(line 14) net.ipv4.tcp_syn_linear_timeouts (default 4): the first four SYN "
                "retransmissions are sent 1 s apart, without the RFC 6298 (5.5) doubling, so "
                "the second one comes 1 s after the first, not 2 s"),
     "seed14_old_duplicate_syn.pkt": dict(
         req="RFC6298:5",
-        reason="after an unacceptable ACK in SYN-SENT, Linux's tcp_rcv_synsent_state_process() "
+        reason="(line 22) after an unacceptable ACK in SYN-SENT, Linux's tcp_rcv_synsent_state_process() "
                "sends the RST and re-arms the SYN timer to TCP_TIMEOUT_MIN (2 jiffies; its "
                "comment: the peer may have ignored a previous FIN/ACK or RST/ACK), so the SYN "
                "is resent about 10 ms later instead of when the RTO expires"),

@@ -647,7 +647,7 @@ SF_API int sf_info(sf_stack *s, int sd, sf_tcp_info *info)
 
 	if (!c)
 		return -EBADF;
-	sf_fill_info(s, c, info);
+	sf_fill_info(c, info);
 	return 0;
 }
 
@@ -656,7 +656,7 @@ SF_API void sf_foreach_conn(sf_stack *s, sf_conn_visitor visit, void *ctx)
 	sf_tcp_info info;
 
 	for (sf_conn *c = s->head; c; c = c->next) {
-		sf_fill_info(s, c, &info);
+		sf_fill_info(c, &info);
 		visit(ctx, &info);
 		for (sf_req *r = c->syn_head; r; r = r->next) {
 			sf_fill_req_info(r, &info);

@@ -500,7 +500,7 @@ void sf_rtt_sample(sf_stack *s, sf_conn *c, uint64_t r)
 
 /* ---- Info ---- */
 
-void sf_fill_info(const sf_stack *s, const sf_conn *c, sf_tcp_info *i)
+void sf_fill_info(const sf_conn *c, sf_tcp_info *i)
 {
 	memset(i, 0, sizeof(*i));
 	i->conn_id = c->conn_id;
@@ -530,7 +530,6 @@ void sf_fill_info(const sf_stack *s, const sf_conn *c, sf_tcp_info *i)
 	i->rcvbuf = c->rcvbuf;
 	i->next_timer = sf_conn_next_timer(c);
 	i->pending_error = c->pending_error;
-	(void)s;
 }
 
 void sf_fill_req_info(const sf_req *r, sf_tcp_info *i)

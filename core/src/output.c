@@ -261,7 +261,7 @@ static void note_new_send(sf_stack *s, sf_conn *c, uint32_t end)
 /*
  * Send what the window allows: new data in segments of at most the effective
  * send MSS (RFC9293:MUST-16), then the FIN once all data has gone. There is no
- * congestion window or Nagle yet: this is the place they will limit `avail`.
+ * congestion window or Nagle yet: this is the place they will lower `limit`.
  * Returns true if anything was sent.
  */
 bool sf_output(sf_stack *s, sf_conn *c)

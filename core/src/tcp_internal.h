@@ -5,7 +5,8 @@
  * Reading order of the engine: stack.c (the stack, memory, time), conn.c
  * (control blocks, lookup, set_state), api.c (socket calls), input.c
  * (RFC 9293 §3.10.7 segment arrival), listen.c (SYN queue), output.c
- * (everything sent), timers.c (§3.10.8 timeouts), invariants.c, names.c.
+ * (everything sent), timers.c (§3.10.8 timeouts), ring.c (buffers),
+ * invariants.c, names.c. core/README.md walks them in more detail.
  */
 #ifndef SYNFIN_TCP_INTERNAL_H
 #define SYNFIN_TCP_INTERNAL_H
@@ -235,7 +236,7 @@ void sf_update_rcv_wnd(sf_conn *c);
 uint16_t sf_peer_mss(const sf_segment *seg);
 uint16_t sf_effective_mss(const sf_conn *c, uint16_t peer_mss);
 void sf_rtt_sample(sf_stack *s, sf_conn *c, uint64_t rtt);
-void sf_fill_info(const sf_stack *s, const sf_conn *c, sf_tcp_info *info);
+void sf_fill_info(const sf_conn *c, sf_tcp_info *info);
 void sf_fill_req_info(const sf_req *r, sf_tcp_info *info);
 void sf_apply_socket_defaults(sf_stack *s, sf_conn *c);
 uint16_t sf_family_mss(const sf_stack *s, int family);

@@ -428,15 +428,39 @@ static void fill_peer_payload(fz_harness *h, sf_segment *seg, size_t len)
 	seg->payload_len = len;
 }
 
+/* The window edge a segment offers (RFC 9293 §3.8.6; scaled except on a
+ * SYN, and only when both SYNs carried window scale, RFC 7323 §2.2). This
+ * is an upper bound of what the engine may use: it also counts segments the
+ * engine may rightly ignore. */
+static void note_peer_window(fz_harness *h, fz_flow *f, const sf_segment *p)
+{
+	sf_endpoint local = {.addr = p->dst, .port = p->dport};
+	fz_conn *c = fz_conn_by_tuple(h, &local, &f->remote, p->ack);
+	if (!c || !c->alive || !c->iss_valid)
+		return;
+	uint32_t shift = 0;
+	if (!(p->flags & SF_SYN) && c->our_wscale && f->syn_wscale)
+		shift = f->syn_wscale_last;
+	uint32_t edge = p->ack + ((uint32_t)p->window << shift);
+	if (!f->edge_valid || f->edge_iss != c->iss || sf_seq_gt(edge, f->edge)) {
+		f->edge = edge;
+		f->edge_iss = c->iss;
+		f->edge_valid = true;
+	}
+}
+
 /* Record what the peer said on its flow: SYN options, FIN position, and
  * whether its payload still follows the pattern. */
 static void note_peer_segment(fz_harness *h, const sf_segment *p, bool raw)
 {
+	if (p->opt_len)
+		fz_check_opts_decode(h, p->opt_raw, p->opt_len, &p->opts);
 	sf_endpoint remote = {.addr = p->src, .port = p->sport};
 	fz_flow *f = fz_flow_get(h, &remote, p->dport);
 	uint32_t seq = p->seq + ((p->flags & SF_SYN) ? 1 : 0);
 
 	if (p->flags & SF_SYN) {
+		f->syn_wscale_last = p->opts.has_wscale ? (p->opts.wscale > 14 ? 14 : p->opts.wscale) : 0;
 		f->syn_seen = true;
 		f->syn_wscale |= p->opts.has_wscale;
 		f->syn_ts |= p->opts.has_ts;
@@ -448,6 +472,8 @@ static void note_peer_segment(fz_harness *h, const sf_segment *p, bool raw)
 			f->syn_without_mss = true;
 		}
 	}
+	if (p->flags & SF_ACK)
+		note_peer_window(h, f, p);
 	if (p->flags & SF_FIN) {
 		uint32_t fin = seq + (uint32_t)p->payload_len;
 		bool known = false;

@@ -33,6 +33,14 @@ typedef struct fz_flow {
 	bool syn_wscale, syn_ts, syn_sack_perm;
 	bool syn_without_mss;
 	uint16_t syn_mss_max;
+	uint8_t syn_wscale_last;   /* window scale of the peer's latest SYN (0: none) */
+	/* The right edge of the window the peer offered (ACK + window, scaled
+	 * as negotiated), highest so far, worked out here from the peer's own
+	 * segments rather than from the engine's SND.WND; for the connection
+	 * whose ISS was edge_iss. */
+	bool edge_valid;
+	uint32_t edge;
+	uint32_t edge_iss;
 	/* FINs the peer sent, by the sequence number they occupy. */
 	uint32_t fin_seq[4];
 	uint8_t fin_count;
@@ -136,6 +144,11 @@ const uint8_t *fz_app_pattern(uint32_t conn_id, uint64_t offset);
 
 /* The current event's description, made on demand. */
 const char *fz_event_text(fz_harness *h);
+
+/* The reference option decoder (refopts.c), and the check that the
+ * engine's decoding of raw[0..len) agrees with it (oracle "codec"). */
+void fz_ref_opts_decode(const uint8_t *raw, size_t len, sf_tcp_options *o);
+void fz_check_opts_decode(fz_harness *h, const uint8_t *raw, size_t len, const sf_tcp_options *got);
 
 /* Short text for a segment, for messages: "S. seq 1 ack 2 win 100 len 0". */
 void fz_seg_text(const sf_segment *seg, char *buf, size_t cap);

@@ -103,6 +103,20 @@ static void check_rst_exact(fz_harness *h, const fz_conn *c, sf_state from)
 			c->id, h->in.seq, sf_state_name(from), c->max_rcv_nxt);
 }
 
+/*
+ * A closed connection opened again (connect() or listen() on the same
+ * handle) is a new incarnation: new ISS and IRS, new byte streams in both
+ * directions. Nothing of the old one may be read or sent any more.
+ */
+static void restart(fz_conn *c)
+{
+	c->iss_valid = c->irs_valid = c->edge_valid = c->adv_valid = false;
+	c->our_syn_seen = c->our_wscale = c->our_ts = c->our_sack_perm = false;
+	c->max_snd_mss = 0;
+	c->written = c->delivered = 0;
+	c->app_closed = c->eof_seen = c->shut_rd = false;
+}
+
 void fz_on_state(void *ctx, uint32_t conn_id, sf_state from, sf_state to, sf_cause cause)
 {
 	fz_harness *h = ctx;
@@ -130,6 +144,8 @@ void fz_on_state(void *ctx, uint32_t conn_id, sf_state from, sf_state to, sf_cau
 		check_rst_exact(h, c, from);
 	if (!c->reported && from == SF_LISTEN)
 		c->from_listen = true;
+	if (c->reported && from == SF_CLOSED)
+		restart(c);
 	c->reported = true;
 	c->state = to;
 }
@@ -424,10 +440,14 @@ static void check_numbers(fz_harness *h, const sf_segment *seg, const fz_conn *c
 	}
 	if (!seg->payload_len)
 		return;
+	/* The peer's window as its segments offered it, else as the engine
+	 * reports it. */
 	uint32_t data_end = seg->seq + (uint32_t)seg->payload_len;
-	if (c->edge_valid && !sf_seq_le(data_end, c->max_right_edge + 1))
+	bool own = f && f->edge_valid && f->edge_iss == c->iss;
+	uint32_t edge = own ? f->edge : c->max_right_edge;
+	if ((own || c->edge_valid) && !sf_seq_le(data_end, edge + 1))
 		OUT_FAIL(h, seg, "data up to %u beyond the peer's window edge %u (RFC 9293 §3.8.6)",
-			 data_end, c->max_right_edge);
+			 data_end, edge);
 	uint32_t peer_mss = 0;
 	if (f && f->syn_seen) {
 		peer_mss = f->syn_mss_max;
@@ -548,6 +568,11 @@ void fz_check_recv(fz_harness *h, int sd, const uint8_t *buf, ssize_t n, size_t 
 	/* After shutdown(SHUT_RD), Linux still hands out data that arrives
 	 * (and reports end of stream when none is queued); after a FIN, nothing
 	 * can come. */
+	if (!c->irs_valid)
+		fz_fail(h, "stream-integrity",
+			"recv() returned %zd octets on connection %u in %s, which has received no SYN "
+			"since it was opened (data of an earlier incarnation?)",
+			n, c->id, sf_state_name(info.state));
 	if (c->eof_seen && !c->shut_rd)
 		fz_fail(h, "stream-integrity", "recv() returned %zd octets after end of stream", n);
 	bool same = f->tainted || memcmp(buf, fz_pattern(f->salt + base, (size_t)n), (size_t)n) == 0;
@@ -562,6 +587,9 @@ void fz_check_recv(fz_harness *h, int sd, const uint8_t *buf, ssize_t n, size_t 
 
 void fz_check_result(fz_harness *h, const char *call, long rc)
 {
+	if (h->setup.trace)
+		fprintf(stderr, "%10.6f    %s() = %ld%s%s\n", (double)h->now / 1e6, call, rc,
+			rc < 0 ? " " : "", rc < 0 ? sf_errno_name((int)rc) : "");
 	if (rc < -4095)
 		fz_fail(h, "api", "%s() returned %ld, which is not a negative errno value", call, rc);
 }

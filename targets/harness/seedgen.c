@@ -10,8 +10,9 @@
  * active_open             scripts with a connect(): the first socket(),
  *                         bind(3) and connect(3) are taken out likewise.
  * single_packet           every inbound packet of every script, as a raw
- *                         IPv4 packet whose seq and ack are 0 (the target
- *                         reads them as offsets from RCV.NXT and SND.NXT).
+ *                         IPv4 and as an IPv6 packet whose seq and ack are 0
+ *                         (the target reads them as offsets from RCV.NXT
+ *                         and SND.NXT).
  * script_parser           the scripts themselves.
  * Scripts that do not fit the target are skipped (and said so). Each output
  * is named after its script (<script>.bin, or <script>-<n>.raw for packets),
@@ -143,6 +144,14 @@ static int gen_packets(const sc_scenario *scn, const char *dir, const char *name
 		char file[512];
 		snprintf(file, sizeof file, "%s-%02d.raw", name, ++n);
 		if (write_file(dir, file, pkt, (size_t)len) != 0)
+			return -1;
+		/* The same packet over IPv6, so the codec's other half is seeded too. */
+		if (sf_addr_parse(SC_REMOTE_ADDR6, &s.src) != 0 ||
+		    sf_addr_parse(SC_LOCAL_ADDR6, &s.dst) != 0)
+			continue;
+		len = sf_wire_emit(&s, NULL, pkt, sizeof pkt);
+		snprintf(file, sizeof file, "%s-%02d-v6.raw", name, n);
+		if (len > 0 && write_file(dir, file, pkt, (size_t)len) != 0)
 			return -1;
 	}
 	return 0;

@@ -27,6 +27,7 @@
 
 typedef struct sm_afl {
 	uint64_t rng;        /* the mutation seeds, from AFL's seed */
+	size_t max_len;      /* largest input we write (SYNFIN_AFL_MAX_LEN) */
 	sm_kind last;        /* for afl_custom_describe */
 	uint8_t *buf;        /* afl_custom_fuzz's output */
 	size_t cap;
@@ -91,6 +92,22 @@ static size_t afl_bytes(uint8_t *data, size_t size, size_t max_size)
 
 /* ---- Mutation ---- */
 
+#define DEFAULT_MAX_LEN 4096
+
+static size_t max_len_from_env(void)
+{
+	const char *e = getenv("SYNFIN_AFL_MAX_LEN");
+	char *end = NULL;
+	unsigned long v = e ? strtoul(e, &end, 10) : 0;
+
+	if (!e || *e == '\0' || *end != '\0' || v < 4) {
+		if (e)
+			fprintf(stderr, "synfin afl mutator: ignoring SYNFIN_AFL_MAX_LEN=%s\n", e);
+		return DEFAULT_MAX_LEN;
+	}
+	return v;
+}
+
 void *afl_custom_init(void *afl, unsigned int seed)
 {
 	sm_afl *s = calloc(1, sizeof(*s));
@@ -101,6 +118,7 @@ void *afl_custom_init(void *afl, unsigned int seed)
 		return NULL;
 	}
 	s->rng = seed;
+	s->max_len = max_len_from_env();
 	return s;
 }
 
@@ -122,8 +140,14 @@ size_t afl_custom_fuzz(void *data, uint8_t *buf, size_t buf_size, uint8_t **out_
 		       uint8_t *add_buf, size_t add_buf_size, size_t max_size)
 {
 	sm_afl *s = data;
-	size_t in = buf_size < max_size ? buf_size : max_size;
+	size_t in;
 	uint32_t seed;
+
+	/* AFL allows up to 1 MB; scenario inputs beyond a few KiB only run
+	 * slower (the targets' .options say max_len = 4096). */
+	if (max_size > s->max_len)
+		max_size = s->max_len;
+	in = buf_size < max_size ? buf_size : max_size;
 
 	s->rng = s->rng * 6364136223846793005ull + 1442695040888963407ull;
 	seed = (uint32_t)(s->rng >> 32);

@@ -767,7 +767,8 @@ static int do_duplicate(sm_ctx *m)
 {
 	sm_rng *r = &m->rng;
 	size_t i = below(r, (uint32_t)m->scn.count), n = run_length(r, m->scn.count - i);
-	size_t times = below(r, 4) ? 1 : 1 + below(r, 8); /* a burst: floods, dup ACKs */
+	/* Now and then a burst (floods, duplicate ACKs), at most 16 events. */
+	size_t times = below(r, 4) ? 1 : 1 + below(r, (uint32_t)(16 / n));
 	size_t at = below(r, 4) ? i + n : below(r, (uint32_t)m->scn.count + 1);
 	/* Shallow copies of the run: inserting may move the array, but not the
 	 * buffers the events own, and insert_event() copies those. */
@@ -953,15 +954,19 @@ static sm_kind choose_kind(sm_rng *r, bool have_bytes)
 }
 
 /* Apply k to m->scn; kinds that need events fall back to an insertion on
- * an empty scenario. Returns the kind applied, or -ENOMEM. */
-static int apply(sm_ctx *m, sm_kind k)
+ * an empty scenario. crowded: the input is close to max_size. Returns the
+ * kind applied, or -ENOMEM. */
+static int apply(sm_ctx *m, sm_kind k, bool crowded)
 {
+	bool grows = k == SM_INSERT || k == SM_DUPLICATE || k == SM_TIMER_RUN;
 	int rc;
 
 	if (m->scn.count == 0 && k <= SM_MOVE)
 		k = SM_INSERT;
-	if (m->scn.count >= SM_MAX_EVENTS && (k == SM_INSERT || k == SM_DUPLICATE ||
-					       k == SM_TIMER_RUN))
+	/* Near max_size, growth would mostly be cut off again: shrink instead
+	 * half the time (always past SM_MAX_EVENTS). */
+	if (m->scn.count > 0 && grows &&
+	    (m->scn.count >= SM_MAX_EVENTS || (crowded && coin(&m->rng))))
 		k = SM_DELETE;
 	switch (k) {
 	case SM_INSERT:
@@ -1031,7 +1036,7 @@ static size_t record_bytes(sm_rng *r, uint8_t *data, size_t size, size_t max_siz
 	}
 	blen = s.end - s.body_off;
 	room = blen + 64 > 65535 ? 65535 : blen + 64;
-	body = malloc(room);
+	body = calloc(1, room); /* zeros, should a mutator grow without writing */
 	buf = malloc(s.start + 4 + room + (size - s.end));
 	if (!body || !buf) {
 		len = size;
@@ -1086,9 +1091,11 @@ size_t sm_mutate(uint8_t *data, size_t size, size_t max_size, uint32_t seed, sm_
 		out = emit(&m.scn, data, max_size, &ok);
 		if (ok)
 			out = record_bytes(&m.rng, data, out, max_size, bytes);
+		else
+			out = size < max_size ? size : max_size;
 		goto out;
 	}
-	rc = apply(&m, k);
+	rc = apply(&m, k, size > max_size / 4 * 3);
 	if (rc < 0)
 		goto out;
 	k = (sm_kind)rc;

@@ -242,6 +242,16 @@ static void rcv_past_window(void)
 	fz_check_event(h);
 }
 
+static void option_misread(void)
+{
+	fz_harness *h = harness();
+	const uint8_t raw[4] = {SF_OPT_MSS, 4, 0x05, 0xb4};
+	sf_tcp_options got;
+	sf_opts_decode(raw, sizeof raw, &got);
+	got.mss = 1461; /* as a decoder that reads one octet off would */
+	fz_check_opts_decode(h, raw, sizeof raw, &got);
+}
+
 static void send_more_than_asked(void)
 {
 	fz_harness *h = harness();
@@ -292,6 +302,7 @@ int main(void)
 	expect_oracle("wrong_bytes_read", wrong_bytes_read, "stream-integrity");
 	expect_oracle("eof_without_fin", eof_without_fin, "stream-integrity");
 	expect_oracle("rcv_past_window", rcv_past_window, "window");
+	expect_oracle("option_misread", option_misread, "codec");
 	expect_oracle("send_more_than_asked", send_more_than_asked, "api");
 	return 0;
 }

@@ -45,7 +45,14 @@ if [[ -f "$SRC/libpcap/CMakeLists.txt" ]]; then
 		-DSYNFIN_PCAP_INCLUDE="$WORK/libpcap-install/include")
 fi
 
-cmake -S "$src" -B "$build" -DCMAKE_C_COMPILER="$cc_wrapper" -DCMAKE_C_FLAGS="$CFLAGS" \
+# libFuzzer: the engine's observation functions (invariant checks, info),
+# which the harness calls after every event, carry no coverage tracing.
+cflags=$CFLAGS
+if [[ "${FUZZING_ENGINE:-libfuzzer}" == libfuzzer && "$CFLAGS" == *fuzzer-no-link* ]]; then
+	cflags="$CFLAGS -fsanitize-coverage-ignorelist=$src/targets/sancov-ignore.txt"
+fi
+
+cmake -S "$src" -B "$build" -DCMAKE_C_COMPILER="$cc_wrapper" -DCMAKE_C_FLAGS="$cflags" \
 	-DCMAKE_BUILD_TYPE=Release -DSYNFIN_FUZZ=ON -DSYNFIN_FUZZ_LINK="$LIB_FUZZING_ENGINE" \
 	"${pcap_args[@]}"
 mapfile -t targets <"$build/targets/fuzz_targets.txt"

@@ -1,0 +1,112 @@
+#!/bin/sh
+# Plain byte mutation against structure-aware mutation on one scenario
+# target, for the same time, from the same seed corpus, one core each, one
+# after the other (targets/MUTATOR.md has the numbers this printed).
+#
+#   targets/mutator/compare.sh BUILD_DIR [SECONDS] [TARGET] [SEED]
+#
+# BUILD_DIR is a libFuzzer build (the libfuzzer preset's flags) that has
+# mutator/<TARGET>_structured and a byte-only baseline: mutator/<TARGET>_bytes
+# while the plain targets carry another custom mutator, else
+# targets/<TARGET> itself. Defaults: 180 s, passive_open, seed 1.
+#
+# Prints libFuzzer's final cov/ft for each run, then replays every final
+# corpus through the same baseline binary (-runs=0), so that all are
+# measured by one instrumentation. libFuzzer's cov counts every
+# instrumented edge (engine and scenario decoder); for the engine alone set
+# SM_COVERAGE_REPLAYER to a coverage build's replayer of the target
+# (SYNFIN_COVERAGE=ON, e.g. build/coverage/targets/passive_open): each final
+# corpus is replayed through it and llvm-cov reports core/src's line and
+# branch coverage.
+#
+# SM_COMPARE_ALSO="name=binary ..." adds runs of other builds of the target
+# (e.g. record=build/libfuzzer/targets/passive_open, the target with another
+# custom mutator). Work files go to $SM_COMPARE_DIR (default
+# /tmp/synfin-mutator-compare).
+set -eu
+
+build=${1:?usage: compare.sh BUILD_DIR [SECONDS] [TARGET] [SEED]}
+secs=${2:-180}
+target=${3:-passive_open}
+seed=${4:-1}
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+work=${SM_COMPARE_DIR:-/tmp/synfin-mutator-compare}
+
+find_bin() {
+	for f in "$@"; do
+		if [ -x "$f" ]; then
+			echo "$f"
+			return 0
+		fi
+	done
+	return 1
+}
+
+structured=$(find_bin "$build/mutator/${target}_structured" "$build/targets/mutator/${target}_structured") || {
+	echo "compare.sh: no ${target}_structured under $build (a libFuzzer build with targets/mutator)" >&2
+	exit 2
+}
+bytes=$(find_bin "$build/mutator/${target}_bytes" "$build/targets/mutator/${target}_bytes" \
+	"$build/synfin/targets/$target" "$build/targets/$target") || {
+	echo "compare.sh: no byte-only baseline for $target under $build" >&2
+	exit 2
+}
+seeds="$root/corpora/$target"
+dict="$root/targets/$target.dict"
+[ -d "$seeds" ] || { echo "compare.sh: no seed corpus $seeds" >&2; exit 2; }
+
+rm -rf "$work"
+mkdir -p "$work/seeds"
+# The corpora change while others work: every run starts from one snapshot.
+cp "$seeds"/* "$work/seeds/"
+seeds="$work/seeds"
+
+flags="-max_total_time=$secs -seed=$seed -max_len=4096 -timeout=10 -print_final_stats=1"
+[ -f "$dict" ] && flags="$flags -dict=$dict"
+
+run() { # name binary
+	mkdir -p "$work/$1.corpus"
+	echo "== $1: $2 $flags $work/$1.corpus $seeds" >&2
+	# shellcheck disable=SC2086
+	"$2" $flags "$work/$1.corpus" "$seeds" >"$work/$1.log" 2>&1 || {
+		echo "compare.sh: $1 run failed (a crash?), see $work/$1.log" >&2
+	}
+}
+
+final() { # log -> "cov ft corp execs"
+	cov=$(grep -E '^#[0-9]+' "$1" | tail -1 | sed -n 's/.* cov: \([0-9]*\) ft: \([0-9]*\) corp: \([0-9]*\).*/\1 \2 \3/p')
+	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$1")
+	echo "$cov ${execs:-?}"
+}
+
+# The output folder holds only what a run added: replay it with the seeds.
+replay() { # corpus -> "cov ft" measured by the baseline binary
+	"$bytes" -runs=0 -max_len=4096 "$1" "$seeds" 2>&1 | sed -n 's/.*INITED cov: \([0-9]*\) ft: \([0-9]*\).*/\1 \2/p' | tail -1
+}
+
+core_cov() { # corpus (+ seeds) -> line and branch coverage of core/src, or "-"
+	rep=${SM_COVERAGE_REPLAYER:-}
+	[ -n "$rep" ] || { echo "-"; return; }
+	d="$work/prof.$$"
+	rm -rf "$d" && mkdir -p "$d"
+	LLVM_PROFILE_FILE="$d/%p.profraw" "$rep" "$1" "$seeds" >/dev/null 2>&1 || true
+	llvm-profdata-14 merge -sparse "$d"/*.profraw -o "$d/all.profdata" 2>/dev/null || { echo "?"; return; }
+	llvm-cov-14 report "$rep" -instr-profile="$d/all.profdata" "$root"/core/src/*.c 2>/dev/null |
+		awk '/^TOTAL/ { print "lines " $10 " branches " $13 }'
+	rm -rf "$d"
+}
+
+arms="bytes=$bytes structured=$structured ${SM_COMPARE_ALSO:-}"
+for arm in $arms; do
+	run "${arm%%=*}" "${arm#*=}"
+done
+
+printf '%-11s %6s %6s %7s %9s   %-22s %s\n' mutator cov ft corpus execs "replayed: cov ft" "core/src coverage"
+for arm in $arms; do
+	m=${arm%%=*}
+	set -- $(final "$work/$m.log")
+	printf '%-11s %6s %6s %7s %9s   %-22s %s\n' "$m" "$1" "$2" "$3" "$4" \
+		"$(replay "$work/$m.corpus")" "$(core_cov "$work/$m.corpus")"
+done
+echo "(target $target, $secs s each, libFuzzer -seed=$seed, $(ls "$seeds" | wc -l) seeds from corpora/$target)"
