@@ -328,10 +328,6 @@ def _errno_value(name):
     return getattr(errno_mod, name, None) if name else None
 
 
-def _errno_name(value):
-    return errno_mod.errorcode.get(value, str(value))
-
-
 def _csum(data):
     if len(data) % 2:
         data += b"\0"
@@ -568,6 +564,12 @@ class Player:
     # -- failing --
 
     def fail(self, ev, why, detail=()):
+        # Frames still queued in the socket go into the test's log, so the
+        # pcap written for the failed test has everything the DUT sent.
+        try:
+            self.dut.wire.read_available()
+        except OSError:
+            pass
         lines = ["%s:%d: %s" % (self.file, ev["line"], why), "  script: %s" % ev["text"]]
         lines.extend("  " + d for d in detail)
         lines.append("  tolerance: %s" % self.tol)
@@ -1194,12 +1196,13 @@ class Player:
 
 
 def play(dut, path, doc=None):
-    """Play the script at `path` against `dut`. Raises ScriptSkipped, ScriptError
-    or ScriptFailed; returns the Player (its trace) on success."""
+    """Play the script at `path` against `dut`. Raises ScriptSkipped (with the
+    reasons it cannot run on this DUT), ScriptError or ScriptFailed; returns
+    the Player (its trace) on success."""
     doc = doc or load_events(path)
     reasons = unmet_needs(doc, dut)
     if reasons:
-        raise ScriptSkipped("; ".join(reasons))
+        raise ScriptSkipped("not playable on the %s DUT: %s" % (dut.kind, "; ".join(reasons)))
     p = Player(dut, doc)
     p.run()
     return p

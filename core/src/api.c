@@ -236,7 +236,7 @@ static void start_active_open(sf_stack *s, sf_conn *c)
 	c->rcv_adv = 0;
 	sf_ring_free(s, &c->rcv); /* nothing of an earlier attempt carries over */
 	sf_ring_free(s, &c->snd);
-	c->fin_rcvd = c->fin_sent = c->shut_rd = c->shut_wr = false;
+	c->fin_rcvd = c->fin_sent = c->shut_rd = c->shut_wr = c->ooo_fin = false;
 	c->from_listen = false;
 	c->pending_error = 0;
 	c->retransmits = 0;

@@ -433,9 +433,26 @@ static bool text_step(sf_stack *s, sf_conn *c, const sf_segment *seg, sf_rx *rx)
 	return c->rcv_nxt == seg->seq + (uint32_t)seg->payload_len;
 }
 
+/*
+ * A FIN beyond RCV.NXT is not in sequence yet: it is acknowledged with
+ * RCV.NXT (RFC9293:MAY-13), and a bare FIN (no data, so nothing else to
+ * keep) is remembered and taken when the gap before it fills. Data
+ * segments beyond RCV.NXT wait for reassembly, which comes later.
+ */
+static void fin_out_of_order(sf_conn *c, const sf_segment *seg, sf_rx *rx)
+{
+	rx->need_ack = true;
+	if (seg->payload_len == 0 && sf_seq_gt(seg->seq, c->rcv_nxt) &&
+	    sf_seq_lt(seg->seq, c->rcv_adv)) {
+		c->ooo_fin = true;
+		c->ooo_fin_seq = seg->seq;
+	}
+}
+
 /* Eighth step, the FIN (U-17). */
 static void fin_step(sf_stack *s, sf_conn *c, sf_rx *rx)
 {
+	c->ooo_fin = false;
 	c->rcv_nxt++;
 	c->fin_rcvd = true;
 	rx->need_ack = true;
@@ -527,8 +544,14 @@ static void sync_input(sf_stack *s, sf_conn *c, const sf_segment *seg)
 	fin_in_seq = text_state(c) ? text_step(s, c, seg, &rx)
 				   : seg->seq + (uint32_t)seg->payload_len == c->rcv_nxt;
 	/* Eighth, check the FIN bit: in sequence -> ACK it, next state (U-17). */
-	if ((seg->flags & SF_FIN) && fin_in_seq && !c->fin_rcvd)
+	if ((seg->flags & SF_FIN) && !c->fin_rcvd && fin_in_seq)
 		fin_step(s, c, &rx);
+	else if ((seg->flags & SF_FIN) && !c->fin_rcvd)
+		fin_out_of_order(c, seg, &rx);
+	else if (c->ooo_fin && c->rcv_nxt == c->ooo_fin_seq && !c->fin_rcvd)
+		fin_step(s, c, &rx); /* the gap before a waiting FIN is filled */
+	else if (c->ooo_fin && sf_seq_gt(c->rcv_nxt, c->ooo_fin_seq))
+		c->ooo_fin = false; /* data ran past it: it was not the end */
 	if (rx.closed)
 		return;
 	if (!sf_output(s, c) && rx.need_ack)

@@ -107,6 +107,7 @@ typedef struct sf_conn {
 	bool shut_wr;                 /* user shutdown(SHUT_WR) or close(): FIN queued */
 	bool fin_sent;                /* our FIN has a sequence number */
 	bool fin_rcvd;                /* peer's FIN consumed (RCV.NXT stepped over it) */
+	bool ooo_fin;                 /* a bare FIN beyond RCV.NXT waits at ooo_fin_seq */
 	bool syn_timed_out;           /* SYN or SYN-ACK retransmitted (RFC6298:2.1) */
 	bool rtt_active;              /* a segment is being timed (Karn) */
 	bool has_srtt;
@@ -121,6 +122,7 @@ typedef struct sf_conn {
 	/* Receive sequence variables. */
 	uint32_t irs, rcv_nxt, rcv_wnd;
 	uint32_t rcv_adv;             /* right edge advertised (SHLD-14: never shrinks) */
+	uint32_t ooo_fin_seq;
 
 	uint16_t snd_mss;             /* effective send MSS (MUST-15/16) */
 	uint16_t rcv_mss;             /* MSS we advertise */

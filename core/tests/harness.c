@@ -196,6 +196,8 @@ void h_expect_(harness *h, tseg t, const char *file, int line)
 	uint16_t dport = t.dport ? t.dport : h->peer_port;
 	bool ok;
 
+	/* The API call that sent it ran since the last check. */
+	h_check_(h, file, line);
 	if (h->out_count == 0) {
 		fprintf(stderr, "%s:%d: expected a segment, none was sent\n", file, line);
 		abort();
@@ -237,6 +239,7 @@ void h_expect_(harness *h, tseg t, const char *file, int line)
 
 void h_expect_none_(harness *h, const char *file, int line)
 {
+	h_check_(h, file, line);
 	if (h->out_count) {
 		fprintf(stderr, "%s:%d: expected no segment, got %zu\n", file, line, h->out_count);
 		dump_seg("got ", &h->out[h->out_head].seg);

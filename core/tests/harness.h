@@ -5,9 +5,11 @@
  * helpers: SEND (inject this segment), EXPECT (the next segment sent is
  * exactly this), EXPECT_NONE (nothing was sent).
  *
- * Every event runs sf_check_invariants(); h_free() closes everything, lets
- * the clock run until every connection has gone, checks that no memory is
- * still accounted, and frees the stack (ASan/LSan find real leaks).
+ * Every SEND, clock step, EXPECT and EXPECT_NONE runs sf_check_invariants()
+ * (so socket calls are checked by the expectation that follows them);
+ * h_free() closes everything, lets the clock run until every connection has
+ * gone, checks that no memory is still accounted, and frees the stack
+ * (ASan/LSan find real leaks).
  *
  * Fixtures derive from each other: listening() -> syn_received() ->
  * established() -> fin_wait_1() -> fin_wait_2() -> time_wait(), and so on.

@@ -295,6 +295,26 @@ static void test_established_fin_out_of_order_ignored(void)
 	h_free(h);
 }
 
+/* RFC9293:U-17, MAY-13: a bare FIN beyond RCV.NXT is acknowledged with
+ * RCV.NXT and waits; the data that fills the gap brings it in sequence. */
+static void test_established_fin_out_of_order_waits_for_gap(void)
+{
+	harness *h = h_new();
+	char buf[16];
+
+	established(h);
+	SEND(h, .flags = SF_FIN | SF_ACK, .seq = PEER_ISS + 11, .ack = STACK_ISS + 1);
+	EXPECT(h, .flags = SF_ACK, .seq = STACK_ISS + 1, .ack = PEER_ISS + 1);
+	ASSERT_EQ(h_state(h, h->sd), SF_ESTABLISHED);
+	SEND(h, .flags = SF_ACK | SF_PSH, .seq = PEER_ISS + 1, .ack = STACK_ISS + 1,
+	     .data = "0123456789");
+	EXPECT(h, .flags = SF_ACK, .seq = STACK_ISS + 1, .ack = PEER_ISS + 12);
+	ASSERT_EQ(h_state(h, h->sd), SF_CLOSE_WAIT);
+	ASSERT_EQ(sf_recv(h->stack, h->sd, buf, sizeof(buf)), 10);
+	ASSERT_EQ(sf_recv(h->stack, h->sd, buf, sizeof(buf)), 0);
+	h_free(h);
+}
+
 /* Close in SYN-RECEIVED (simultaneous open) -> FIN-WAIT-1; the FIN waits for
  * the ACK of our SYN. */
 static void test_syn_received_close_fin_wait_1(void)
@@ -331,6 +351,7 @@ int main(void)
 	RUN_TEST(test_close_wait_rst_closed);
 	RUN_TEST(test_fin_wait_rst_closed);
 	RUN_TEST(test_established_fin_out_of_order_ignored);
+	RUN_TEST(test_established_fin_out_of_order_waits_for_gap);
 	RUN_TEST(test_syn_received_close_fin_wait_1);
 	return 0;
 }

@@ -180,6 +180,24 @@ fz_flow *fz_flow_get(fz_harness *h, const sf_endpoint *remote, uint16_t local_po
 
 /* ---- Setup ---- */
 
+/*
+ * Called once by libFuzzer, AFL++'s driver and the replayer before the
+ * first input: build what the harness keeps between inputs (the pattern
+ * table, the spare harness), so that the first input runs the same code as
+ * every later one and AFL++ sees a stable program.
+ */
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void)argc;
+	(void)argv;
+	fz_setup s;
+	fz_setup_default(&s);
+	fz_free(fz_new(&s));
+	(void)fz_pattern(0, 0);
+	return 0;
+}
+
 void fz_setup_default(fz_setup *s)
 {
 	memset(s, 0, sizeof *s);
@@ -438,6 +456,10 @@ static void note_peer_window(fz_harness *h, fz_flow *f, const sf_segment *p)
 	fz_conn *c = fz_conn_by_tuple(h, &local, &f->remote, p->ack);
 	if (!c || !c->alive || !c->iss_valid)
 		return;
+	/* An ACK for something never sent is not acceptable (RFC 9293
+	 * §3.10.7.4) and offers no window. */
+	if (!sf_seq_le(c->iss, p->ack) || !sf_seq_le(p->ack, c->max_snd_nxt))
+		return;
 	uint32_t shift = 0;
 	if (!(p->flags & SF_SYN) && c->our_wscale && f->syn_wscale)
 		shift = f->syn_wscale_last;
@@ -509,9 +531,8 @@ void fz_input(fz_harness *h, const sf_segment *seg, const sf_emit_faults *faults
 {
 	sf_segment s = *seg;
 	size_t len = seg->payload_len;
-	size_t room = SF_MAX_PACKET - SF_IPV6_HDR_LEN - SF_TCP_HDR_LEN - SF_MAX_OPT_LEN;
-	if (len > room)
-		len = room;
+	if (len > FZ_MAX_INPUT_PAYLOAD)
+		len = FZ_MAX_INPUT_PAYLOAD;
 	fill_peer_payload(h, &s, len);
 
 	begin(h, FZ_EV_INPUT);

@@ -127,11 +127,19 @@ void fz_fail_tool(const char *oracle, const char *fmt, ...)
 /* ---- Events. Each runs the oracles afterwards. ---- */
 
 /*
+ * Payload octets of one inbound segment, at most. The engine advertises an
+ * MSS of 1460, so 4 KiB covers every case a peer can make (more than the MSS,
+ * more than the window) while a fuzzer's favourite length, 65535, would spend
+ * most of each run on copying and checksums.
+ */
+#define FZ_MAX_INPUT_PAYLOAD 4096
+
+/*
  * An inbound segment. The harness replaces the payload with the peer's
  * pattern for (flow, sequence number), emits the segment as bytes with the
  * given faults (NULL for none) and hands the bytes to sf_input_packet(), so
- * the codec is on the path too. payload_len says how long the payload is;
- * seg->payload is ignored.
+ * the codec is on the path too. payload_len says how long the payload is
+ * (cut to FZ_MAX_INPUT_PAYLOAD); seg->payload is ignored.
  */
 void fz_input(fz_harness *h, const sf_segment *seg, const sf_emit_faults *faults);
 /* Raw bytes as an inbound IP packet (no pattern, no stream tracking). */

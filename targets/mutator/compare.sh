@@ -10,9 +10,10 @@
 # while the plain targets carry another custom mutator, else
 # targets/<TARGET> itself. Defaults: 180 s, passive_open, seed 1.
 #
-# Prints libFuzzer's final cov/ft for each run, then replays every final
-# corpus through the same baseline binary (-runs=0), so that all are
-# measured by one instrumentation. libFuzzer's cov counts every
+# Prints for each run its executions, findings (inputs that failed an
+# oracle: the run restarts after each) and when the first came, then
+# replays every final corpus through the same baseline binary (-runs=0), so
+# that all are measured by one instrumentation. libFuzzer's cov counts every
 # instrumented edge (engine and scenario decoder); for the engine alone set
 # SM_COVERAGE_REPLAYER to a coverage build's replayer of the target
 # (SYNFIN_COVERAGE=ON, e.g. build/coverage/targets/passive_open): each final
@@ -62,22 +63,34 @@ mkdir -p "$work/seeds"
 cp "$seeds"/* "$work/seeds/"
 seeds="$work/seeds"
 
-flags="-max_total_time=$secs -seed=$seed -max_len=4096 -timeout=10 -print_final_stats=1"
-[ -f "$dict" ] && flags="$flags -dict=$dict"
+flags="-seed=$seed -max_len=4096 -timeout=10 -print_final_stats=1"
 
+# One process at a time, restarted after each finding (the engine may have
+# some) until the time is up, as `synfin fuzz --jobs 1` does: every run
+# gets its full time, and every restart picks up the corpus so far.
+# Findings go to $work/<run>/; "first" is when the first came (s).
 run() { # name binary
-	mkdir -p "$work/$1.corpus"
-	echo "== $1: $2 $flags $work/$1.corpus $seeds" >&2
-	# shellcheck disable=SC2086
-	"$2" $flags "$work/$1.corpus" "$seeds" >"$work/$1.log" 2>&1 || {
-		echo "compare.sh: $1 run failed (a crash?), see $work/$1.log" >&2
-	}
+	mkdir -p "$work/$1.corpus" "$work/$1"
+	echo "== $1: $2 $flags -max_total_time=<rest of $secs s> -artifact_prefix=$work/$1/ $work/$1.corpus $seeds" >&2
+	: >"$work/$1.log"
+	start=$(date +%s)
+	first=-
+	while :; do
+		left=$((secs - ($(date +%s) - start)))
+		[ "$left" -gt 0 ] || break
+		# shellcheck disable=SC2086
+		"$2" $flags -max_total_time="$left" -artifact_prefix="$work/$1/" \
+			"$work/$1.corpus" "$seeds" >>"$work/$1.log" 2>&1 && break
+		if [ "$first" = - ] && ls "$work/$1" | grep -q .; then
+			first=$(($(date +%s) - start))
+		fi
+	done
+	echo "$first" >"$work/$1.first"
 }
 
-final() { # log -> "cov ft corp execs"
-	cov=$(grep -E '^#[0-9]+' "$1" | tail -1 | sed -n 's/.* cov: \([0-9]*\) ft: \([0-9]*\) corp: \([0-9]*\).*/\1 \2 \3/p')
-	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$1")
-	echo "$cov ${execs:-?}"
+final() { # name -> "execs findings first"
+	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$work/$1.log" | awk '{ s += $1 } END { print s + 0 }')
+	echo "$execs $(ls "$work/$1" | wc -l) $(cat "$work/$1.first")"
 }
 
 # The output folder holds only what a run added: replay it with the seeds.
@@ -102,11 +115,11 @@ for arm in $arms; do
 	run "${arm%%=*}" "${arm#*=}"
 done
 
-printf '%-11s %6s %6s %7s %9s   %-22s %s\n' mutator cov ft corpus execs "replayed: cov ft" "core/src coverage"
+printf '%-11s %9s %8s %6s   %-15s %s\n' mutator execs findings first "replayed cov ft" "core/src coverage"
 for arm in $arms; do
 	m=${arm%%=*}
-	set -- $(final "$work/$m.log")
-	printf '%-11s %6s %6s %7s %9s   %-22s %s\n' "$m" "$1" "$2" "$3" "$4" \
+	set -- $(final "$m")
+	printf '%-11s %9s %8s %6s   %-15s %s\n' "$m" "$1" "$2" "$3" \
 		"$(replay "$work/$m.corpus")" "$(core_cov "$work/$m.corpus")"
 done
 echo "(target $target, $secs s each, libFuzzer -seed=$seed, $(ls "$seeds" | wc -l) seeds from corpora/$target)"
