@@ -954,6 +954,10 @@ class Player:
 
     def play_call(self, ev):
         c = ev["call"]
+        if self.pending is not None:
+            blocked = self.pending[0]
+            self.fail(ev, "a call is made while the blocking %s() of line %d has not returned"
+                      % (blocked["call"]["name"], blocked["line"]))
         fd = self.fds.get(c["fd"]) if c["name"] != "socket" else None
         if c["name"] != "socket" and fd is None:
             ret = _Ret(-1, "EBADF")

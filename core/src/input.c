@@ -477,6 +477,25 @@ static void fin_step(sf_stack *s, sf_conn *c, sf_rx *rx)
 	}
 }
 
+/* The eighth step: this segment's FIN, or a waiting one whose gap the
+ * segment's text has just filled. */
+static void fin_check(sf_stack *s, sf_conn *c, const sf_segment *seg, bool in_seq, sf_rx *rx)
+{
+	if (c->fin_rcvd)
+		return;
+	if (seg->flags & SF_FIN) {
+		if (in_seq)
+			fin_step(s, c, rx);
+		else
+			fin_out_of_order(c, seg, rx);
+		return;
+	}
+	if (c->ooo_fin && c->rcv_nxt == c->ooo_fin_seq)
+		fin_step(s, c, rx);
+	else if (c->ooo_fin && sf_seq_gt(c->rcv_nxt, c->ooo_fin_seq))
+		c->ooo_fin = false; /* data ran past it: it was not the end */
+}
+
 static bool text_state(const sf_conn *c)
 {
 	return c->state == SF_ESTABLISHED || c->state == SF_FIN_WAIT_1 ||
@@ -544,14 +563,7 @@ static void sync_input(sf_stack *s, sf_conn *c, const sf_segment *seg)
 	fin_in_seq = text_state(c) ? text_step(s, c, seg, &rx)
 				   : seg->seq + (uint32_t)seg->payload_len == c->rcv_nxt;
 	/* Eighth, check the FIN bit: in sequence -> ACK it, next state (U-17). */
-	if ((seg->flags & SF_FIN) && !c->fin_rcvd && fin_in_seq)
-		fin_step(s, c, &rx);
-	else if ((seg->flags & SF_FIN) && !c->fin_rcvd)
-		fin_out_of_order(c, seg, &rx);
-	else if (c->ooo_fin && c->rcv_nxt == c->ooo_fin_seq && !c->fin_rcvd)
-		fin_step(s, c, &rx); /* the gap before a waiting FIN is filled */
-	else if (c->ooo_fin && sf_seq_gt(c->rcv_nxt, c->ooo_fin_seq))
-		c->ooo_fin = false; /* data ran past it: it was not the end */
+	fin_check(s, c, seg, fin_in_seq, &rx);
 	if (rx.closed)
 		return;
 	if (!sf_output(s, c) && rx.need_ack)

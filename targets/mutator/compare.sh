@@ -18,7 +18,8 @@
 # SM_COVERAGE_REPLAYER to a coverage build's replayer of the target
 # (SYNFIN_COVERAGE=ON, e.g. build/coverage/targets/passive_open): each final
 # corpus is replayed through it and llvm-cov reports core/src's line and
-# branch coverage.
+# branch coverage, and the replayer the state-diagram edges (FROM TO CAUSE)
+# taken.
 #
 # SM_COMPARE_ALSO="name=binary ..." adds runs of other builds of the target
 # (e.g. record=build/libfuzzer/targets/passive_open, the target with another
@@ -103,10 +104,12 @@ core_cov() { # corpus (+ seeds) -> line and branch coverage of core/src, or "-"
 	[ -n "$rep" ] || { echo "-"; return; }
 	d="$work/prof.$$"
 	rm -rf "$d" && mkdir -p "$d"
-	LLVM_PROFILE_FILE="$d/%p.profraw" "$rep" "$1" "$seeds" >/dev/null 2>&1 || true
+	LLVM_PROFILE_FILE="$d/%p.profraw" "$rep" --transitions "$d/edges" "$1" "$seeds" >/dev/null 2>&1 || true
 	llvm-profdata-14 merge -sparse "$d"/*.profraw -o "$d/all.profdata" 2>/dev/null || { echo "?"; return; }
 	llvm-cov-14 report "$rep" -instr-profile="$d/all.profdata" "$root"/core/src/*.c 2>/dev/null |
-		awk '/^TOTAL/ { print "lines " $10 " branches " $13 }'
+		awk '/^TOTAL/ { printf "lines %s branches %s", $10, $13 }'
+	# State-diagram edges taken: distinct "FROM TO CAUSE" of the replay.
+	echo " edges $(awk '{ print $1, $2, $3 }' "$d/edges" 2>/dev/null | sort -u | wc -l)"
 	rm -rf "$d"
 }
 

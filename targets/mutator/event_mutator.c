@@ -496,9 +496,12 @@ static void opt_corrupt(sm_rng *r, sc_packet *p)
 	case 3:
 		p->opt_raw[at + 1] = 255;
 		break;
-	case 4: /* the area ends inside the option */
-		p->opt_len = (uint8_t)(at + 1 + below(r, (uint32_t)(len > 2 ? len - 1 : 1)));
+	case 4: { /* the area ends inside the option (its length may be bogus) */
+		size_t span = len < p->opt_len - at ? len : p->opt_len - at;
+
+		p->opt_len = (uint8_t)(at + 1 + below(r, (uint32_t)(span > 2 ? span - 1 : 1)));
 		break;
+	}
 	default: /* a known kind with another kind's length */
 		p->opt_raw[at] = (uint8_t)PICK(r, ((const uint8_t[]){SF_OPT_MSS, SF_OPT_WSCALE,
 								   SF_OPT_SACK_PERM, SF_OPT_SACK,

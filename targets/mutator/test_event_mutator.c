@@ -320,8 +320,11 @@ out:
 	free(b);
 }
 
-/* Mutations in all, spread over the inputs (the corpora grow). */
+/* Mutations in all, spread over the inputs (the corpora grow), then
+ * chains of mutations of mutations. */
 #define MUTATIONS 40000
+#define CHAINS 100
+#define CHAIN_LENGTH 200
 
 static void test_mutations(void)
 {
@@ -330,6 +333,26 @@ static void test_mutations(void)
 	memset(&sn, 0, sizeof(sn));
 	for (uint32_t i = 0; i < MUTATIONS; i++)
 		one_mutation(&sn, &inputs[i % n_inputs], i * 7919u + 17);
+	/* Fuzzers mutate their own outputs: chains of mutations, where odd
+	 * states (an option length of 255, a cut option area) meet the next
+	 * edit. */
+	for (uint32_t c = 0; c < CHAINS; c++) {
+		input cur = inputs[(c * 31) % n_inputs];
+		uint8_t *buf = malloc(4096);
+
+		memcpy(buf, cur.data, cur.len < 4096 ? cur.len : 4096);
+		cur.data = buf;
+		cur.len = cur.len < 4096 ? cur.len : 4096;
+		for (uint32_t k = 0; k < CHAIN_LENGTH; k++) {
+			size_t n;
+
+			one_mutation(&sn, &cur, c * 100003u + k);
+			n = sm_mutate(buf, cur.len, 4096, c * 100003u + k, test_bytes, NULL);
+			CHECK(n <= 4096, "chain %u step %u: %zu octets", c, k, n);
+			cur.len = n;
+		}
+		free(buf);
+	}
 	for (int k = 0; k < SM_KIND_COUNT; k++) {
 		if (k == SM_SPLICE)
 			continue; /* the cross-over hook's, tested below */

@@ -36,7 +36,10 @@ smoke_afl() {
 	cp "$tmp/afl/seeds/$t/"* "$dir/in/" 2>/dev/null || true
 	[[ -n "$(ls -A "$dir/in")" ]] || printf '\1\0\0\0' >"$dir/in/minimal"
 	[[ -f "$src/targets/$t.dict" ]] && dict=(-x "$src/targets/$t.dict")
-	AFL_NO_UI=1 AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_NO_AFFINITY=1 \
+	# afl-fuzz insists on these sanitizer settings (whatever ctest's are).
+	ASAN_OPTIONS=abort_on_error=1:symbolize=0:detect_leaks=0 \
+		UBSAN_OPTIONS=halt_on_error=1:abort_on_error=1:symbolize=0 \
+		AFL_NO_UI=1 AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_NO_AFFINITY=1 \
 		AFL_QUIET=1 AFL_IGNORE_SEED_PROBLEMS=1 \
 		afl-fuzz -i "$dir/in" -o "$dir/out" -V "$secs" -t 1000 "${dict[@]}" -- "$bin" \
 		>"$dir/log" 2>&1 || { tail -n 20 "$dir/log" >&2; fail "afl-fuzz could not fuzz $t"; }

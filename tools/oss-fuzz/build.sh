@@ -67,7 +67,12 @@ for t in "${targets[@]}"; do
 	done
 	rm -f "$OUT/${t}_seed_corpus.zip"
 	if compgen -G "$src/corpora/$t/*" >/dev/null; then
-		(cd "$src/corpora/$t" && zip -q -j "$OUT/${t}_seed_corpus.zip" ./*)
+		# zip where it is installed (OSS-Fuzz images), else Python's zipfile.
+		if command -v zip >/dev/null; then
+			(cd "$src/corpora/$t" && zip -q -j "$OUT/${t}_seed_corpus.zip" ./*)
+		else
+			(cd "$src/corpora/$t" && python3 -m zipfile -c "$OUT/${t}_seed_corpus.zip" ./*)
+		fi
 	fi
 done
 echo "synfin: built ${targets[*]} into $OUT"
