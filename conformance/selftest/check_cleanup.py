@@ -12,6 +12,11 @@ Scenarios, each with `conformance/run` on the probe tests of selftest/lab:
            notices (PR_SET_PDEATHSIG) and removes the lab itself
   killed-runner  runner and pytest are SIGKILLed (nothing can clean up),
            then `conformance/cleanup` removes the leftovers
+  engine-killed, engine-hung, engine-sigterm  the same with the engine over
+           TAP as the DUT (its runner synfin-tap killed or stopped mid-test;
+           its TAP device and bridge must go with the lab)
+The Linux scenarios run with --dut linux; the engine ones with --dut engine
+and are left out (with a message) when no synfin-tap is built.
 After each: `ip netns list` and `ip -o link` show nothing of that run.
 """
 
@@ -37,10 +42,10 @@ def ours(run_id):
     return [line for line in out.splitlines() if "sfc-%s-" % run_id in line]
 
 
-def start(report_dir, env_extra, seconds="3"):
+def start(report_dir, env_extra, seconds="3", dut="linux"):
     flag = os.path.join(report_dir, "busy")
     env = dict(os.environ, SFC_PROBE_FLAG=flag, SFC_PROBE_SECONDS=seconds, **env_extra)
-    proc = subprocess.Popen([os.path.join(CONF, "run"), "--report-dir", report_dir, PROBES],
+    proc = subprocess.Popen([os.path.join(CONF, "run"), "--dut", dut, "--report-dir", report_dir, PROBES],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     return proc, flag, "%x" % proc.pid
 
@@ -68,7 +73,10 @@ def junit_outcomes(report_dir):
 
 def scenario(name, report_dir):
     extra = {}
-    proc, flag, rid = start(report_dir, extra, seconds="12" if name == "hung" else "3")
+    dut = "linux"
+    if name.startswith("engine-"):
+        dut, name = "engine", name[len("engine-"):]
+    proc, flag, rid = start(report_dir, extra, seconds="12" if name == "hung" else "3", dut=dut)
     agent_pid = wait_flag(flag, proc)
     if name in ("sigint", "sigterm"):
         time.sleep(0.3)
@@ -83,7 +91,7 @@ def scenario(name, report_dir):
         assert rc == 0, out
     elif name in ("killed", "hung"):
         res = junit_outcomes(report_dir)
-        victim, after = res.get("test_probe_victim[linux]"), res.get("test_probe_after[linux]")
+        victim, after = res.get("test_probe_victim[%s]" % dut), res.get("test_probe_after[%s]" % dut)
         want = "DIED" if name == "killed" else "HUNG"
         assert victim and victim[0] and want in victim[1], (res, out)
         assert after and not after[0], (res, out)
@@ -132,8 +140,14 @@ def main():
     if os.geteuid() != 0:
         print("check_cleanup: needs root")
         return 2
-    names = sys.argv[1:] or ["normal", "sigint", "sigterm", "killed", "hung", "runner-killed", "killed-runner"]
+    names = sys.argv[1:] or ["normal", "sigint", "sigterm", "killed", "hung", "runner-killed", "killed-runner",
+                             "engine-killed", "engine-hung", "engine-sigterm"]
+    from synfin_conf.dut_engine import find_runner
+    runner = find_runner()
     for name in names:
+        if name.startswith("engine-") and not (runner and os.access(runner, os.X_OK)):
+            print("check_cleanup: %-13s left out: no synfin-tap built (tools/tap)" % name, flush=True)
+            continue
         with tempfile.TemporaryDirectory(prefix="sfc-check-") as d:
             t0 = time.time()
             if name == "killed-runner":

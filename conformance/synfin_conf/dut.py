@@ -1,6 +1,7 @@
 """The device under test: its kind (how to start it), and the Dut object
 tests call socket operations on (DSL.md section 3)."""
 
+import contextlib
 import itertools
 import os
 import time
@@ -58,6 +59,20 @@ class DutKind:
     def settings(self, lab):
         """{name: value} of the DUT's timer and option settings, for the report."""
         return {}
+
+    def set_setting(self, dut, name, value):
+        """Set one stack-wide tunable, named by its Linux sysctl name, and
+        return its previous value (a string).
+
+        The default speaks the agent extension `SYSCTL <name> [<value>]`
+        (AGENT.md, "Extensions"): the agent maps the Linux name onto its own
+        stack's setting, so a test switches e.g. the challenge-ACK rate
+        limit (RFC 5961 section 7) the same way on every DUT. An agent
+        without it answers ERR ENOSYS and the test fails on that DUT with
+        that message."""
+        old = dut._req("SYSCTL %s" % name)[0]
+        dut._req("SYSCTL %s %s" % (name, value))
+        return old
 
 
 def register_dut_kind(kind):
@@ -147,6 +162,16 @@ class LinuxDut(DutKind):
             raise DutError("NOAGENT", "sfc-agent not found: build it (cmake --build --preset asan "
                            "--target sfc-agent) or set SFC_AGENT", "<start-up>")
         return ["ip", "netns", "exec", lab.dut_ns, agent]
+
+    def set_setting(self, dut, name, value):
+        """A real sysctl in the DUT namespace (per network namespace)."""
+        from .lab import read_sysctl, write_sysctls
+        old = read_sysctl(dut.lab.dut_ns, name)
+        got = write_sysctls(dut.lab.dut_ns, {name: str(value)})[name]
+        if got.startswith("n/a") or got.split() != str(value).split():
+            raise DutError("EINVAL", "sysctl %s=%s did not apply (%s)" % (name, value, got),
+                           "sysctl %s" % name)
+        return old
 
     def settings(self, lab):
         from .lab import read_sysctl
@@ -298,6 +323,28 @@ class Dut:
 
     def reset(self):
         self._req("RESET")
+
+    # -- stack-wide settings --
+
+    def set_setting(self, name, value):
+        """Set a stack-wide tunable by its Linux sysctl name (e.g.
+        "net.ipv4.tcp_invalid_ratelimit") on this DUT; returns the old value.
+        Linux: the sysctl of the DUT namespace; other kinds: the agent's
+        SYSCTL extension (AGENT.md)."""
+        return self.kind_obj.set_setting(self, name, value)
+
+    @contextlib.contextmanager
+    def setting(self, name, value):
+        """`with dut.setting(name, value):` the tunable has that value for
+        the block and its old value afterwards, on every DUT kind alike."""
+        old = self.set_setting(name, value)
+        try:
+            yield old
+        finally:
+            if self.agent is not None and self.agent.usable():
+                self.set_setting(name, old)
+            elif self.family == "linux":
+                self.set_setting(name, old)  # a sysctl outlives a dead agent
 
     # -- conveniences --
 

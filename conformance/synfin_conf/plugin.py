@@ -14,6 +14,7 @@ import time
 import pytest
 
 from . import catalogue as catmod
+from . import crosscheck
 from . import report as rep
 from .agent import DutError
 from .dut import Dut, dut_kinds, load_dut_modules, load_errors
@@ -280,8 +281,12 @@ def pytest_runtest_makereport(item, call):
         sess.dut_first.setdefault(kind, time.time() - report.duration)
         sess.dut_last[kind] = time.time()
     _classify(res, report, call)
-    if report.failed and kind and kind in sess.duts and call.when in ("call", "setup"):
-        res.pcap = _save_pcap(sess, item, sess.duts[kind])
+    if kind and kind in sess.duts and (call.when == "call" or (call.when == "setup" and report.failed)):
+        # Every test's frames are kept: whether it diverges between DUTs is
+        # known only once the last DUT ran it (crosscheck.py).
+        res.frames = crosscheck.snapshot(sess.duts[kind].wire)
+        if report.failed:
+            res.pcap = _save_pcap(sess, item, res.frames)
 
 
 def _classify(res, report, call):
@@ -306,12 +311,11 @@ def _classify(res, report, call):
         res.message = report.longreprtext
 
 
-def _save_pcap(sess, item, dut):
-    name = re.sub(r"[^\w.-]+", "_", item.nodeid.split("/")[-1]).strip("_") + ".pcap"
-    path = os.path.join(sess.report_dir, "pcap", name)
+def _save_pcap(sess, item, frames):
+    path = os.path.join(sess.report_dir, "pcap", crosscheck.pcap_name(item.nodeid))
     try:
-        return path if dut.wire.save_pcap(path) else None
-    except Exception:
+        return crosscheck.write_pcap(path, frames)
+    except OSError:
         return None
 
 
@@ -321,6 +325,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
         return
     for kind in sess.dut_first:
         sess.results.dut_wall[kind] = sess.dut_last.get(kind, sess.dut_first[kind]) - sess.dut_first[kind]
+    crosscheck.save_divergence_pcaps(sess.results, sess.report_dir)
     tr = terminalreporter
     tr.section("synfin conformance: test x DUT")
     for line in rep.terminal_lines(sess.results):
@@ -341,3 +346,7 @@ def pytest_sessionfinish(session, exitstatus):
     sess = getattr(session.config, "_sfc", None)
     if sess is not None:
         sess.teardown()
+        # A divergence between DUTs that no declaration explains (e.g. PASS
+        # on one, SKIP on the other) fails the run even if no test failed.
+        if session.exitstatus == 0 and crosscheck.counts(sess.results)[3]:
+            session.exitstatus = 1

@@ -5,18 +5,21 @@ import datetime
 import os
 from collections import OrderedDict
 
+from . import crosscheck
+
 # Short result words, shared by terminal and Markdown.
 PASS, FAIL, XFAIL, XPASS, SKIP, ERROR = "PASS", "FAIL", "XFAIL", "XPASS(strict)", "SKIP", "ERROR"
 
 
 class Result:
     __slots__ = ("nodeid", "base", "dut", "outcome", "duration", "reqs", "seeds", "slow",
-                 "reason", "pcap", "message")
+                 "reason", "pcap", "message", "frames")
 
     def __init__(self, nodeid, base, dut, reqs, seeds, slow):
         self.nodeid, self.base, self.dut = nodeid, base, dut
         self.reqs, self.seeds, self.slow = reqs, seeds, slow
         self.outcome, self.duration, self.reason, self.pcap, self.message = None, 0.0, "", None, ""
+        self.frames = []   # (time, outgoing, raw) of the test, for the cross-check
 
 
 class Results:
@@ -49,7 +52,10 @@ class Results:
         return c
 
     def ok(self):
-        return all(r.outcome in (PASS, XFAIL, SKIP) for r in self.by_id.values())
+        """Every test passed, failed as declared or was skipped, and no test
+        diverges between DUTs without a declaration (crosscheck.py)."""
+        return (all(r.outcome in (PASS, XFAIL, SKIP) for r in self.by_id.values())
+                and crosscheck.counts(self)[3] == 0)
 
 
 def terminal_lines(results):
@@ -72,6 +78,7 @@ def terminal_lines(results):
         c = results.counts(d)
         lines.append("DUT %-8s %s   wall time %.1f s" % (
             d, ", ".join("%d %s" % (v, k) for k, v in c.items() if v), results.dut_wall.get(d, 0.0)))
+    lines += crosscheck.terminal_lines(results)
     return lines
 
 
@@ -115,6 +122,7 @@ def write_markdown(path, results, catalogue, argv, started, report_dir):
     out.append("")
     out.append("Overall: **%s**" % ("PASS" if results.ok() else "FAIL"))
     out.append("")
+    out += crosscheck.markdown(results, report_dir)
     if catalogue:
         total, covered, passing = coverage(results, catalogue)
         out += ["## Requirement coverage", "",
@@ -150,6 +158,7 @@ def write_markdown(path, results, catalogue, argv, started, report_dir):
         out.append("| `%s` | %s | %s | %s |" % (
             base, " | ".join("%s (%.2fs)" % (row[d].outcome, row[d].duration) if d in row else "-" for d in duts),
             ", ".join(any_r.reqs), ", ".join(str(s) for s in any_r.seeds)))
+    out += [""] + crosscheck.markdown_frame_differences(results)
     out += ["", "## DUT settings", ""]
     for d, settings in results.dut_settings.items():
         out += ["### %s" % d, "", "| setting | value |", "|---|---|"]

@@ -11,7 +11,6 @@ RFC's variables are always the DUT's (RCV.NXT = what the DUT expects next =
 `conn.snd_nxt`).
 """
 
-import contextlib
 import subprocess
 import time
 
@@ -222,10 +221,13 @@ def bytes_after_eol(pkt):
 
 
 def require_option(pkt, name, what):
-    """Skip the test when the DUT did not take up an optional extension
-    (timestamps, SACK): the RFC rows under test then do not apply to it."""
+    """Fail, saying so, when the DUT did not take up an optional extension
+    (timestamps, SACK, window scaling) that the test is about. A DUT that does
+    not implement one declares it with `xfail_on(kind, ...)` on those tests,
+    so the cross-check shows the departure with its reason (and a strict
+    XPASS the day the extension arrives), never as a silent skip."""
     if get_option(pkt, name) is None:
-        pytest.skip("the DUT does not implement %s (no %s option on its SYN-ACK)" % (what, name))
+        pytest.fail("the DUT does not implement %s (no %s option on its SYN-ACK)" % (what, name))
 
 
 def get_option(pkt, name):
@@ -235,26 +237,21 @@ def get_option(pkt, name):
     return None
 
 
-@contextlib.contextmanager
-def linux_sysctl(dut, name, value):
-    """Set a sysctl in the Linux DUT namespace for the duration of a test.
+def dut_setting(dut, name, value):
+    """`with dut_setting(dut, name, value):` a stack-wide tunable, named by
+    its Linux sysctl name, has that value for the block, on every DUT kind.
 
-    Only for tunables the RFC itself calls administrator-settable (RFC 5961
-    section 7: the challenge ACK rate limit). It is a no-op on other DUT kinds,
-    which run with their own configured defaults.
+    Only for tunables the RFC itself leaves to the administrator (RFC 5961
+    section 7: the challenge ACK rate limit; RFC 1337: the TIME-WAIT
+    assassination switch). Linux gets the sysctl of its namespace, the engine
+    the same name through the agent's SYSCTL extension (AGENT.md), so both
+    DUTs are switched the same way and compared like for like.
     """
-    if dut.family != "linux":
-        yield
-        return
-    ns = dut.lab.dut_ns
-    path = "/proc/sys/" + name.replace(".", "/")
-    old = subprocess.run(["ip", "netns", "exec", ns, "cat", path], capture_output=True,
-                         text=True, check=True).stdout.strip()
-    subprocess.run(["ip", "netns", "exec", ns, "sysctl", "-qw", "%s=%s" % (name, value)], check=True)
-    try:
-        yield
-    finally:
-        subprocess.run(["ip", "netns", "exec", ns, "sysctl", "-qw", "%s=%s" % (name, old)], check=True)
+    return dut.setting(name, value)
+
+
+# The name the packs used when only Linux could be switched.
+linux_sysctl = dut_setting
 
 
 def link_mtu(dut):

@@ -243,6 +243,19 @@ def test_dut_option_padding_after_eol_is_zero(dut):
         assert bytes_after_eol(p).strip(b"\x00") == b"", "non-zero bytes after EOL in %s" % p.summary()
 
 
+# The engine offers only the MSS option on its SYN and SYN-ACK (core/README.md,
+# "Active open"; put_mss_option(): window scale, SACK-permitted and timestamps
+# are not offered until they are implemented, which RFC7323:2.2-a allows).
+# The tests of those extensions therefore fail on it at require_option(),
+# declared here; Linux negotiates all three.
+ENGINE_NO_WSCALE = ("the engine does not implement window scaling (RFC 7323 "
+                    "section 2): its SYN and SYN-ACK carry no WScale option")
+ENGINE_NO_TS = ("the engine does not implement timestamps (RFC 7323 sections 3-5): its "
+                "SYN-ACK carries no TSopt, so nothing of TSopt or PAWS applies")
+ENGINE_NO_SACK = ("the engine does not implement SACK (RFC 2018) and keeps no "
+                  "out-of-order data yet: its SYN-ACK carries no SACK-permitted")
+
+
 # ---------------------------------------------------------------------------
 # Window scale (RFC 7323 section 2).
 
@@ -254,7 +267,10 @@ def _window_limited_bytes(dut, conn, n=BULK):
 
 
 @pytest.mark.req("RFC7323:2.2-a")
-@pytest.mark.parametrize("shift,expected", [(None, 100), (2, 400)], ids=["no_wscale", "wscale_2"])
+@pytest.mark.parametrize("shift,expected", [
+    pytest.param(None, 100, id="no_wscale"),
+    pytest.param(2, 400, id="wscale_2",
+                 marks=[xfail_on("engine", req="RFC7323:2.2-a", reason=ENGINE_NO_WSCALE)])])
 def test_listen_window_scaled_only_when_both_syns_carry_wscale(dut, shift, expected):
     conn = states.listening(dut)
     opts = [("MSS", 1460)] + ([("WScale", shift)] if shift is not None else [])
@@ -282,6 +298,7 @@ def test_established_wscale_on_non_syn_ignored(dut):
 
 
 @pytest.mark.req("RFC7323:2.2-c")
+@xfail_on("engine", req="RFC7323:2.2-c", reason=ENGINE_NO_WSCALE)
 def test_syn_sent_synack_window_not_scaled(dut):
     conn = states.syn_sent(dut)
     syn = [p for p in conn.frames() if p[TCP].flags == "S"][0]
@@ -298,6 +315,7 @@ def test_syn_sent_synack_window_not_scaled(dut):
 
 
 @pytest.mark.req("RFC7323:2.3")
+@xfail_on("engine", req="RFC7323:2.3", reason=ENGINE_NO_WSCALE)
 def test_listen_wscale_above_14_accepted_and_dut_shift_at_most_14(dut):
     conn = states.listening(dut)
     dut.setsockopt(conn.listen_sock, "SO_RCVBUF", 8 << 20)
@@ -333,6 +351,7 @@ def _ts_established(dut):
 
 
 @pytest.mark.req("RFC7323:3.2-a")
+@xfail_on("engine", req="RFC7323:3.2-a", reason=ENGINE_NO_TS)
 def test_ts_negotiated_dut_sends_tsopt_on_every_segment(dut):
     conn, dut_tsval = _ts_established(dut)
     conn.send(TCP(flags="PA", options=_ts(1002, dut_tsval)), payload=b"t" * 50)
@@ -348,6 +367,7 @@ def test_ts_negotiated_dut_sends_tsopt_on_every_segment(dut):
 
 
 @pytest.mark.req("RFC7323:3.2-a")
+@xfail_on("engine", req="RFC7323:3.2-a", reason=ENGINE_NO_TS)
 def test_ts_negotiated_segment_without_tsopt_does_not_abort(dut):
     conn, _dut_tsval = _ts_established(dut)
     conn.send(TCP(flags="PA"), payload=b"no-ts", update=False)
@@ -360,6 +380,7 @@ def test_ts_negotiated_segment_without_tsopt_does_not_abort(dut):
           reason="Linux processes a non-RST segment without TSopt on a connection that "
                  "negotiated timestamps (PAWS runs only when a timestamp is present), keeping "
                  "RFC 1323 behaviour for paths that strip options; RFC 7323 says SHOULD drop")
+@xfail_on("engine", req="RFC7323:3.2-a", reason=ENGINE_NO_TS)
 def test_ts_negotiated_segment_without_tsopt_dropped(dut):
     conn, _dut_tsval = _ts_established(dut)
     conn.send(TCP(flags="PA"), payload=b"no-ts", update=False)
@@ -369,6 +390,7 @@ def test_ts_negotiated_segment_without_tsopt_dropped(dut):
 
 
 @pytest.mark.req("RFC7323:5.3")
+@xfail_on("engine", req="RFC7323:5.3", reason=ENGINE_NO_TS)
 def test_ts_negotiated_old_tsval_segment_rejected_with_ack(dut):
     conn, dut_tsval = _ts_established(dut)
     rcv_nxt = conn.snd_nxt
@@ -383,6 +405,7 @@ def test_ts_negotiated_old_tsval_segment_rejected_with_ack(dut):
 
 
 @pytest.mark.req("RFC7323:5.2")
+@xfail_on("engine", req="RFC7323:5.2", reason=ENGINE_NO_TS)
 def test_ts_negotiated_rst_with_old_tsval_still_resets(dut):
     conn, dut_tsval = _ts_established(dut)
     conn.send(TCP(flags="R", options=_ts(500, dut_tsval)))
@@ -433,6 +456,7 @@ def test_established_no_sack_permitted_dup_ack_has_no_sack(dut):
 
 
 @pytest.mark.req("RFC2018:4-b")
+@xfail_on("engine", req="RFC2018:4-b", reason=ENGINE_NO_SACK)
 def test_established_sack_first_block_is_the_latest_segment(dut):
     conn = states.listening(dut)
     sa = conn.handshake(options=[("MSS", 1460), ("SAckOK", b"")])

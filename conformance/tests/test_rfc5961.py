@@ -19,7 +19,7 @@ from synfin_conf import DutError, TCP, seq_add
 from synfin_conf import states
 
 from packs_util import (QUIET, REPLY, assert_closed, challenge_ack, collect, dut_rcv_wnd,
-                        dut_snd_nxt, expect_challenge_ack, has_payload, linux_sysctl,
+                        dut_snd_nxt, expect_challenge_ack, has_payload, dut_setting,
                         probe_is_reset)
 
 SYNCHRONIZED = ["ESTABLISHED", "FIN-WAIT-1", "FIN-WAIT-2", "CLOSE-WAIT", "CLOSING", "LAST-ACK",
@@ -173,7 +173,7 @@ def _count_challenges(conn, send_one, settle=0.4):
 
 @pytest.mark.req("RFC5961:7")
 def test_established_rst_burst_challenge_acks_rate_limited(dut):
-    with linux_sysctl(dut, "net.ipv4.tcp_invalid_ratelimit", 500):
+    with dut_setting(dut, "net.ipv4.tcp_invalid_ratelimit", 500):
         conn = states.established(dut)
         n = _count_challenges(conn, lambda i: conn.send(
             TCP(flags="R", seq=seq_add(conn.snd_nxt, 100 + i)), update=False))
@@ -183,7 +183,7 @@ def test_established_rst_burst_challenge_acks_rate_limited(dut):
 
 @pytest.mark.req("RFC5961:7")
 def test_established_syn_burst_challenge_acks_rate_limited(dut):
-    with linux_sysctl(dut, "net.ipv4.tcp_invalid_ratelimit", 500):
+    with dut_setting(dut, "net.ipv4.tcp_invalid_ratelimit", 500):
         conn = states.established(dut)
         n = _count_challenges(conn, lambda i: conn.send(
             TCP(flags="S", seq=seq_add(conn.snd_nxt, 100 + i), ack=0), update=False))
@@ -195,7 +195,7 @@ def test_established_syn_burst_challenge_acks_rate_limited(dut):
 def test_established_exact_rst_resets_while_challenges_are_throttled(dut):
     # Throttling limits the replies, never the validation: an exact RST
     # right after a burst still resets.
-    with linux_sysctl(dut, "net.ipv4.tcp_invalid_ratelimit", 500):
+    with dut_setting(dut, "net.ipv4.tcp_invalid_ratelimit", 500):
         conn = states.established(dut)
         _count_challenges(conn, lambda i: conn.send(
             TCP(flags="R", seq=seq_add(conn.snd_nxt, 100 + i)), update=False), settle=0.05)

@@ -10,8 +10,8 @@
 Profile decision for the RST: the default expectation is RFC 9293's, the
 standard, which is also what Linux does with its default
 net.ipv4.tcp_rfc1337=0. The RFC 1337 behaviour is checked as a second
-profile by switching that sysctl on for one test; DUT kinds without such a
-switch skip that test. No test waits for the 2 MSL timer itself.
+profile by switching that setting on for one test (`dut_setting`: the sysctl
+on Linux, the same name through the agent's SYSCTL extension on the engine). No test waits for the 2 MSL timer itself.
 """
 
 import time
@@ -22,7 +22,7 @@ from synfin_conf import TCP, seq_add
 from synfin_conf import states
 
 from packs_util import (QUIET, REPLY, assert_closed, challenge_ack, collect, expect_challenge_ack,
-                        expect_silence, linux_sysctl, probe_is_reset)
+                        dut_setting, expect_silence, probe_is_reset)
 
 
 def _entry(dut, conn):
@@ -127,10 +127,7 @@ def test_time_wait_assassination_rst_closes_per_rfc9293(dut):
 
 @pytest.mark.req("RFC1337:3-F1")
 def test_time_wait_assassination_rst_ignored_per_rfc1337_profile(dut):
-    if dut.family != "linux":
-        pytest.skip("the RFC 1337 profile needs a DUT-side switch; only Linux "
-                    "(net.ipv4.tcp_rfc1337) has a known one")
-    with linux_sysctl(dut, "net.ipv4.tcp_rfc1337", 1):
+    with dut_setting(dut, "net.ipv4.tcp_rfc1337", 1):
         conn = states.time_wait(dut)
         _assassinate(conn)
         expect_silence(conn)

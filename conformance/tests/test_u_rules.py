@@ -18,6 +18,13 @@ from packs_util import (QUIET, REPLY, assert_closed, collect, dut_rcv_wnd, expec
 
 MSS_SACK = [("MSS", 1460), ("SAckOK", b"")]
 
+# The tests below that observe queueing through SACK blocks cannot observe it
+# on a DUT without SACK; the engine has none yet (core/README.md, "Data").
+ENGINE_NO_SACK = xfail_on("engine", req="RFC2018:4-b",
+                          reason="the engine does not implement SACK (RFC 2018), so these tests "
+                                 "cannot see what it queued; it keeps no out-of-order data yet "
+                                 "(dropped and answered with an ACK for RCV.NXT)")
+
 
 def _listener_unchanged(dut, conn):
     """The listener is still listening and holds no half-open entry
@@ -325,6 +332,7 @@ def _sack_blocks(pkt):
     return list(zip(v[0::2], v[1::2])) if v else []
 
 
+@ENGINE_NO_SACK
 @pytest.mark.req("RFC9293:U-10", "RFC2018:4-b")
 def test_established_data_inside_window_is_queued(dut):
     # An out-of-order segment inside the window is acceptable and held: the
@@ -340,6 +348,7 @@ def test_established_data_inside_window_is_queued(dut):
     conn.expect(TCP(flags="A", ack=seq_add(rcv_nxt, 110)), timeout=REPLY)
 
 
+@ENGINE_NO_SACK
 @pytest.mark.req("RFC9293:U-10", "RFC2018:4-b")
 def test_established_data_with_first_octet_at_window_end_is_kept(dut):
     # First octet inside (RCV.NXT+W-5), last octets beyond: acceptable
@@ -355,6 +364,7 @@ def test_established_data_with_first_octet_at_window_end_is_kept(dut):
         "no SACK block starts at RCV.NXT+RCV.WND-5: the acceptable segment was dropped"
 
 
+@ENGINE_NO_SACK
 @pytest.mark.req("RFC9293:U-10", "RFC2018:4-b")
 @pytest.mark.parametrize("beyond", [0, 1000], ids=["at_right_edge", "far_beyond"])
 def test_established_data_beyond_window_dropped_with_ack(dut, beyond):

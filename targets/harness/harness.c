@@ -446,29 +446,38 @@ static void fill_peer_payload(fz_harness *h, sf_segment *seg, size_t len)
 	seg->payload_len = len;
 }
 
-/* The window edge a segment offers (RFC 9293 §3.8.6; scaled except on a
- * SYN, and only when both SYNs carried window scale, RFC 7323 §2.2). This
- * is an upper bound of what the engine may use: it also counts segments the
- * engine may rightly ignore. */
+/* The window a segment offers (RFC 9293 §3.8.6; scaled except on a SYN,
+ * and only when both SYNs carried window scale, RFC 7323 §2.2), and its
+ * ACK: upper bounds of what the engine may take as SND.WND and SND.UNA. */
 static void note_peer_window(fz_harness *h, fz_flow *f, const sf_segment *p)
 {
 	sf_endpoint local = {.addr = p->dst, .port = p->dport};
-	fz_conn *c = fz_conn_by_tuple(h, &local, &f->remote, p->ack);
+	bool ack = p->flags & SF_ACK;
+	fz_conn *c = fz_conn_by_tuple(h, &local, &f->remote, ack ? p->ack : 0);
 	if (!c || !c->alive || !c->iss_valid)
 		return;
 	/* An ACK for something never sent is not acceptable (RFC 9293
-	 * §3.10.7.4) and offers no window. */
-	if (!sf_seq_le(c->iss, p->ack) || !sf_seq_le(p->ack, c->max_snd_nxt))
+	 * §3.10.7.4) and offers no window; a SYN without ACK counts only for
+	 * a connection in SYN-SENT (simultaneous open, §3.10.7.3). */
+	if (ack && (!sf_seq_le(c->iss, p->ack) || !sf_seq_le(p->ack, c->max_snd_nxt)))
+		return;
+	if (!ack && c->state != SF_SYN_SENT)
 		return;
 	uint32_t shift = 0;
 	if (!(p->flags & SF_SYN) && c->our_wscale && f->syn_wscale)
 		shift = f->syn_wscale_last;
-	uint32_t edge = p->ack + ((uint32_t)p->window << shift);
-	if (!f->edge_valid || f->edge_iss != c->iss || sf_seq_gt(edge, f->edge)) {
-		f->edge = edge;
-		f->edge_iss = c->iss;
-		f->edge_valid = true;
+	uint32_t win = (uint32_t)p->window << shift;
+	uint32_t una = ack ? p->ack : c->iss;
+	if (!c->pwin_valid) {
+		c->pwin_valid = true;
+		c->pmax_win = win;
+		c->pmax_ack = una;
+		return;
 	}
+	if (win > c->pmax_win)
+		c->pmax_win = win;
+	if (sf_seq_gt(una, c->pmax_ack))
+		c->pmax_ack = una;
 }
 
 /* Record what the peer said on its flow: SYN options, FIN position, and
@@ -483,6 +492,7 @@ static void note_peer_segment(fz_harness *h, const sf_segment *p, bool raw)
 
 	if (p->flags & SF_SYN) {
 		f->syn_wscale_last = p->opts.has_wscale ? (p->opts.wscale > 14 ? 14 : p->opts.wscale) : 0;
+		f->last_syn_win = p->window;
 		f->syn_seen = true;
 		f->syn_wscale |= p->opts.has_wscale;
 		f->syn_ts |= p->opts.has_ts;
@@ -494,7 +504,7 @@ static void note_peer_segment(fz_harness *h, const sf_segment *p, bool raw)
 			f->syn_without_mss = true;
 		}
 	}
-	if (p->flags & SF_ACK)
+	if (p->flags & (SF_ACK | SF_SYN))
 		note_peer_window(h, f, p);
 	if (p->flags & SF_FIN) {
 		uint32_t fin = seq + (uint32_t)p->payload_len;

@@ -20,6 +20,12 @@
  *                    the peer sent, and the bytes in outgoing segments are
  *                    exactly what the application wrote, at the right place,
  *                    with the FIN right after the last byte written;
+ *   window           RCV.NXT stays inside the window the connection
+ *                    advertised; SND.WND and the data sent stay inside what
+ *                    the peer's own segments offered (RFC 9293 §3.8.6,
+ *                    RFC 7323 §2.2);
+ *   codec            the engine's option decoder agrees with an independent
+ *                    reading of the option rules (refopts.c);
  *   timers           after the clock moves, no timer is left due and unfired,
  *                    and timers never fire in an endless loop;
  *   api              results are in range (send/recv never report more than

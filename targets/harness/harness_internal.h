@@ -34,13 +34,7 @@ typedef struct fz_flow {
 	bool syn_without_mss;
 	uint16_t syn_mss_max;
 	uint8_t syn_wscale_last;   /* window scale of the peer's latest SYN (0: none) */
-	/* The right edge of the window the peer offered (ACK + window, scaled
-	 * as negotiated), highest so far, worked out here from the peer's own
-	 * segments rather than from the engine's SND.WND; for the connection
-	 * whose ISS was edge_iss. */
-	bool edge_valid;
-	uint32_t edge;
-	uint32_t edge_iss;
+	uint16_t last_syn_win;     /* window field of the peer's latest SYN */
 	/* FINs the peer sent, by the sequence number they occupy. */
 	uint32_t fin_seq[4];
 	uint8_t fin_count;
@@ -75,6 +69,12 @@ typedef struct fz_conn {
 	 * window of our segments), highest so far */
 	bool adv_valid;
 	uint32_t max_adv_edge;
+	/* What the peer's own segments offered, worked out here rather than
+	 * taken from the engine: the largest window (scaled as negotiated) and
+	 * the highest acceptable ACK. */
+	bool pwin_valid;
+	uint32_t pmax_win;
+	uint32_t pmax_ack;
 	/* the application side */
 	uint64_t written;        /* bytes send() accepted */
 	uint64_t delivered;      /* bytes recv() returned */

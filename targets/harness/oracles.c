@@ -110,7 +110,7 @@ static void check_rst_exact(fz_harness *h, const fz_conn *c, sf_state from)
  */
 static void restart(fz_conn *c)
 {
-	c->iss_valid = c->irs_valid = c->edge_valid = c->adv_valid = false;
+	c->iss_valid = c->irs_valid = c->edge_valid = c->adv_valid = c->pwin_valid = false;
 	c->our_syn_seen = c->our_wscale = c->our_ts = c->our_sack_perm = false;
 	c->max_snd_mss = 0;
 	c->written = c->delivered = 0;
@@ -190,6 +190,15 @@ static void visit(void *ctx, const sf_tcp_info *info)
 		c->max_rcv_nxt = info->rcv_nxt;
 	c->irs_valid = true;
 	c->irs = info->irs;
+	if (!c->pwin_valid) {
+		/* A passive open's first window is the SYN's, which came before
+		 * the connection existed. */
+		sf_endpoint remote = info->remote;
+		fz_flow *f = fz_flow_get(h, &remote, info->local.port);
+		c->pwin_valid = true;
+		c->pmax_win = f->last_syn_win;
+		c->pmax_ack = info->iss;
+	}
 	/* RFC 9293 §3.10.7.4: data beyond the window we offered is not
 	 * acceptable (a FIN right at the edge still is). */
 	if (c->adv_valid && sf_seq_gt(info->rcv_nxt, c->max_adv_edge + 1))
@@ -197,6 +206,13 @@ static void visit(void *ctx, const sf_tcp_info *info)
 			"connection %u: RCV.NXT %u is past %u, the right edge of the window it advertised",
 			c->id, info->rcv_nxt, c->max_adv_edge);
 	if (synchronized(info->state)) {
+		/* SND.WND is a window the peer offered (scaled as negotiated):
+		 * never larger than the largest one (window arithmetic,
+		 * RFC 7323 §2.3). */
+		if (c->pwin_valid && info->snd_wnd > c->pmax_win)
+			fz_fail(h, "window",
+				"connection %u: SND.WND %u is larger than any window the peer offered (%u)",
+				c->id, info->snd_wnd, c->pmax_win);
 		uint32_t edge = info->snd_una + info->snd_wnd;
 		if (!c->edge_valid || sf_seq_gt(edge, c->max_right_edge))
 			c->max_right_edge = edge;
@@ -440,14 +456,16 @@ static void check_numbers(fz_harness *h, const sf_segment *seg, const fz_conn *c
 	}
 	if (!seg->payload_len)
 		return;
-	/* The peer's window as its segments offered it, else as the engine
-	 * reports it. */
+	/* Inside SND.UNA + SND.WND as the engine keeps them (its window update
+	 * rules, §3.10.7.4, decide which segments move them), and inside what
+	 * the peer ever offered: its highest ACK plus its largest window. */
 	uint32_t data_end = seg->seq + (uint32_t)seg->payload_len;
-	bool own = f && f->edge_valid && f->edge_iss == c->iss;
-	uint32_t edge = own ? f->edge : c->max_right_edge;
-	if ((own || c->edge_valid) && !sf_seq_le(data_end, edge + 1))
-		OUT_FAIL(h, seg, "data up to %u beyond the peer's window edge %u (RFC 9293 §3.8.6)",
-			 data_end, edge);
+	if (c->edge_valid && !sf_seq_le(data_end, c->max_right_edge + 1))
+		OUT_FAIL(h, seg, "data up to %u beyond the window edge %u (RFC 9293 §3.8.6)",
+			 data_end, c->max_right_edge);
+	if (c->pwin_valid && !sf_seq_le(data_end, c->pmax_ack + c->pmax_win + 1))
+		OUT_FAIL(h, seg, "data up to %u beyond anything the peer offered (ACK %u + window %u)",
+			 data_end, c->pmax_ack, c->pmax_win);
 	uint32_t peer_mss = 0;
 	if (f && f->syn_seen) {
 		peer_mss = f->syn_mss_max;

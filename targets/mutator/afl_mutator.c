@@ -93,6 +93,21 @@ static size_t afl_bytes(uint8_t *data, size_t size, size_t max_size)
 /* ---- Mutation ---- */
 
 #define DEFAULT_MAX_LEN 4096
+#define DEFAULT_SOFT_LEN 1024
+
+/* SYNFIN_MUTATOR_SOFT_LEN, as for libFuzzer (libfuzzer_hooks.c). */
+static size_t soft_len_from_env(void)
+{
+	const char *e = getenv("SYNFIN_MUTATOR_SOFT_LEN");
+	char *end = NULL;
+	unsigned long v = e ? strtoul(e, &end, 10) : DEFAULT_SOFT_LEN;
+
+	if (e && (*e == '\0' || *end != '\0')) {
+		fprintf(stderr, "synfin afl mutator: ignoring SYNFIN_MUTATOR_SOFT_LEN=%s\n", e);
+		return DEFAULT_SOFT_LEN;
+	}
+	return v;
+}
 
 static size_t max_len_from_env(void)
 {
@@ -119,6 +134,7 @@ void *afl_custom_init(void *afl, unsigned int seed)
 	}
 	s->rng = seed;
 	s->max_len = max_len_from_env();
+	sm_set_soft_len(soft_len_from_env());
 	return s;
 }
 

@@ -956,20 +956,41 @@ static sm_kind choose_kind(sm_rng *r, bool have_bytes)
 	return SM_INSERT;
 }
 
+/* Inputs longer than this (octets) tend to shrink; 0: only max_size counts. */
+static size_t soft_len;
+
+void sm_set_soft_len(size_t octets)
+{
+	soft_len = octets;
+}
+
+/*
+ * How crowded an input of `size` octets is: 0 room to grow, 1 growth turns
+ * into deletion half the time, 2 always. Past max_size * 3/4 growth is
+ * mostly cut off again; past the soft length every event costs time in
+ * every later execution, and a few dozen events reach every state.
+ */
+static int crowding(size_t size, size_t max_size)
+{
+	if (soft_len && size > 2 * soft_len)
+		return 2;
+	if (size > max_size / 4 * 3 || (soft_len && size > soft_len))
+		return 1;
+	return 0;
+}
+
 /* Apply k to m->scn; kinds that need events fall back to an insertion on
- * an empty scenario. crowded: the input is close to max_size. Returns the
- * kind applied, or -ENOMEM. */
-static int apply(sm_ctx *m, sm_kind k, bool crowded)
+ * an empty scenario. crowded: crowding() of the input. Returns the kind
+ * applied, or -ENOMEM. */
+static int apply(sm_ctx *m, sm_kind k, int crowded)
 {
 	bool grows = k == SM_INSERT || k == SM_DUPLICATE || k == SM_TIMER_RUN;
 	int rc;
 
 	if (m->scn.count == 0 && k <= SM_MOVE)
 		k = SM_INSERT;
-	/* Near max_size, growth would mostly be cut off again: shrink instead
-	 * half the time (always past SM_MAX_EVENTS). */
 	if (m->scn.count > 0 && grows &&
-	    (m->scn.count >= SM_MAX_EVENTS || (crowded && coin(&m->rng))))
+	    (m->scn.count >= SM_MAX_EVENTS || crowded == 2 || (crowded == 1 && coin(&m->rng))))
 		k = SM_DELETE;
 	switch (k) {
 	case SM_INSERT:
@@ -1098,7 +1119,7 @@ size_t sm_mutate(uint8_t *data, size_t size, size_t max_size, uint32_t seed, sm_
 			out = size < max_size ? size : max_size;
 		goto out;
 	}
-	rc = apply(&m, k, size > max_size / 4 * 3);
+	rc = apply(&m, k, crowding(size, max_size));
 	if (rc < 0)
 		goto out;
 	k = (sm_kind)rc;

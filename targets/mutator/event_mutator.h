@@ -83,6 +83,15 @@ size_t sm_mutate(uint8_t *data, size_t size, size_t max_size, uint32_t seed, sm_
 size_t sm_crossover(const uint8_t *a, size_t asize, const uint8_t *b, size_t bsize, uint8_t *out,
 		    size_t max_out, uint32_t seed);
 
+/*
+ * Inputs longer than `octets` tend to shrink: growing mutations (insert,
+ * duplicate, timer-run) turn into deletions half the time, and always past
+ * twice that. 0 (the default) leaves only max_size to bound growth. Longer
+ * scenarios run slower in every later execution, and a few dozen events
+ * reach every state; set once, before fuzzing starts.
+ */
+void sm_set_soft_len(size_t octets);
+
 /* Number of records (= events) the decoder sees in data[0..size). */
 size_t sm_event_count(const uint8_t *data, size_t size);
 

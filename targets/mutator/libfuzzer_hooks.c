@@ -9,8 +9,11 @@
  * LLVMFuzzerMutate, libFuzzer's own byte mutator with its dictionary and
  * comparison tables, so whatever the byte mutator finds is still found; the
  * rest edit the input as events (event_mutator.h), and one of those kinds
- * runs LLVMFuzzerMutate on a single record's body.
+ * runs LLVMFuzzerMutate on a single record's body. Inputs past
+ * SYNFIN_MUTATOR_SOFT_LEN octets (default 1024, 0 = off) tend to shrink
+ * (sm_set_soft_len).
  */
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "event_mutator.h"
@@ -21,19 +24,34 @@ size_t LLVMFuzzerCustomCrossOver(const uint8_t *data1, size_t size1, const uint8
 				 size_t size2, uint8_t *out, size_t max_out_size, unsigned int seed);
 
 #define DEFAULT_BYTES_PERCENT 20
+#define DEFAULT_SOFT_LEN 1024
 
-/* The byte mutator's share in percent, read once from the environment. */
+/* A number from the environment within [lo, hi], or def. */
+static long env_number(const char *name, long def, long lo, long hi)
+{
+	const char *e = getenv(name);
+	char *end = NULL;
+	long v = e ? strtol(e, &end, 10) : def;
+
+	if (!e)
+		return def;
+	if (*e == '\0' || *end != '\0' || v < lo || v > hi) {
+		fprintf(stderr, "synfin mutator: ignoring %s=%s (want %ld..%ld)\n", name, e, lo, hi);
+		return def;
+	}
+	return v;
+}
+
+/* The byte mutator's share in percent, and the soft input length
+ * (sm_set_soft_len), read once from the environment. */
 static unsigned bytes_percent(void)
 {
-	static int percent = -1;
+	static long percent = -1;
 
 	if (percent < 0) {
-		const char *e = getenv("SYNFIN_MUTATOR_BYTES_PERCENT");
-		char *end = NULL;
-		long v = e ? strtol(e, &end, 10) : DEFAULT_BYTES_PERCENT;
-
-		percent = (e && (*e == '\0' || *end != '\0')) || v < 0 || v > 100 ? DEFAULT_BYTES_PERCENT
-										   : (int)v;
+		percent = env_number("SYNFIN_MUTATOR_BYTES_PERCENT", DEFAULT_BYTES_PERCENT, 0, 100);
+		sm_set_soft_len((size_t)env_number("SYNFIN_MUTATOR_SOFT_LEN", DEFAULT_SOFT_LEN, 0,
+						   1L << 30));
 	}
 	return (unsigned)percent;
 }

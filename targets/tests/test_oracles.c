@@ -242,6 +242,18 @@ static void rcv_past_window(void)
 	fz_check_event(h);
 }
 
+static void window_not_offered(void)
+{
+	fz_conn_ref r;
+	fz_harness *h = established(&r);
+	sf_tcp_info info;
+	ASSERT_EQ(fz_info(h, r.sd, &info), 0);
+	fz_conn *c = fz_conn_get(h, info.conn_id);
+	ASSERT(c->pwin_valid);
+	c->pmax_win = 10; /* as if the engine had scaled 10 into its SND.WND */
+	fz_check_event(h);
+}
+
 static void option_misread(void)
 {
 	fz_harness *h = harness();
@@ -302,6 +314,7 @@ int main(void)
 	expect_oracle("wrong_bytes_read", wrong_bytes_read, "stream-integrity");
 	expect_oracle("eof_without_fin", eof_without_fin, "stream-integrity");
 	expect_oracle("rcv_past_window", rcv_past_window, "window");
+	expect_oracle("window_not_offered", window_not_offered, "window");
 	expect_oracle("option_misread", option_misread, "codec");
 	expect_oracle("send_more_than_asked", send_more_than_asked, "api");
 	return 0;
