@@ -60,6 +60,7 @@ def test_single_dut_runs_have_no_cross_check():
     res = _results(_res("a", "linux", rep.PASS))
     assert xc.counts(res) == (0, 0, 0, 0)
     assert xc.terminal_lines(res) == [] and xc.markdown(res, "/tmp") == []
+    assert xc.markdown_traces(res) == [] and xc.markdown_frame_differences(res) == []
 
 
 def test_trace_is_relative_and_names_connections():
@@ -97,4 +98,16 @@ def test_pcap_writer_and_divergence_pcaps(tmp_path):
         sec, usec, incl, orig = struct.unpack("<IIII", data[24:40])
         assert (sec, usec) == (1, 500000) and incl == orig == len(f[0][2])
     md = "\n".join(xc.markdown(res, str(tmp_path)))
-    assert "**1 explained**" in md and "**0 unexplained**" in md and "pcap/" in md and "```diff" in md
+    assert "**1 explained**" in md and "**0 unexplained**" in md and "pcap/" in md
+    traces = "\n".join(xc.markdown_traces(res))
+    assert "```diff" in traces and "--- linux (1 frames)" in traces
+
+
+def test_trace_leaves_out_leftovers_of_earlier_tests():
+    # An orphan of an earlier test retransmits its FIN on another 4-tuple;
+    # the DUT's own active open (a SYN first) is kept.
+    frames = [_frame(1.0, False, "FA", 5, 6, 20000, 39999),
+              _frame(1.1, False, "S", 100, 0, 33000, 40001),
+              _frame(1.2, True, "SA", 7, 101, 40001, 33000)]
+    keys = [k for k, _ in xc.trace(frames)]
+    assert keys == ["c0 D>T S    seq=0 ack=- len=0", "c0 T>D SA   seq=0 ack=1 len=0"]

@@ -98,6 +98,12 @@ class Catalogue:
 
 
 def default_path():
-    """../shared/rfc/requirements.md relative to the repository root."""
+    """The requirement catalogue: shared/rfc/requirements.md beside the
+    repository (the workspace's copy, the source of truth) if it is there,
+    else the copy kept in the repository (conformance/requirements.md), so a
+    clean clone on another machine runs the suite too."""
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    return os.path.normpath(os.path.join(root, "..", "shared", "rfc", "requirements.md"))
+    shared = os.path.normpath(os.path.join(root, "..", "shared", "rfc", "requirements.md"))
+    if os.path.isfile(shared):
+        return shared
+    return os.path.join(root, "conformance", "requirements.md")

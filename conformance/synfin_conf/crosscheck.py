@@ -266,14 +266,26 @@ def markdown(results, report_dir):
         out.append("| `%s` | %s | %s | %s | %s |" % (
             div.base, " | ".join(div.row[d].outcome if d in div.row else "-" for d in duts),
             "explained" if div.explained else "**UNEXPLAINED**", div.why.replace("|", "\\|"), pcaps or "-"))
-    out += ["", "### What each side sent", "",
-            "Frames of the test on each DUT (`T>D` tester to DUT, `D>T` DUT to tester; connections "
-            "c0, c1, ... in order of appearance; sequence numbers relative to the first of each "
-            "direction; windows and times shown, not compared). `-` only on %s, `+` only on the "
-            "other DUT." % duts[0], ""]
+    out.append("")
+    out.append("What each side sent: section \"Cross-check: trace diffs\" below.")
+    out.append("")
+    return out
+
+
+def markdown_traces(results):
+    """The report's section with the trace diff of every divergence."""
+    duts = results.duts()
+    divs = divergences(results) if len(duts) >= 2 else []
+    if not divs:
+        return []
+    out = ["## Cross-check: trace diffs", "",
+           "Frames of the test on each DUT (`T>D` tester to DUT, `D>T` DUT to tester; connections "
+           "c0, c1, ... in order of appearance; sequence numbers relative to the first of each "
+           "direction; windows and times shown, not compared). `-` only on %s, `+` only on the "
+           "other DUT." % duts[0], ""]
     for div in divs:
         ref = div.row.get(duts[0])
-        out.append("#### `%s`%s" % (div.base, "" if div.explained else " (UNEXPLAINED)"))
+        out.append("### `%s`%s" % (div.base, "" if div.explained else " (UNEXPLAINED)"))
         out.append("")
         out.append(", ".join("%s: %s" % (d, r.outcome) for d, r in div.row.items()))
         out += ["", "```diff"]

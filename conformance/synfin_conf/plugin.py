@@ -34,7 +34,7 @@ def pytest_addoption(parser):
     g.addoption("--report-dir", default=os.path.join(REPO, "build", "conformance-report"),
                 help="where report.md, junit.xml and pcap/ go")
     g.addoption("--catalogue", default=catmod.default_path(),
-                help="requirement catalogue (default: ../shared/rfc/requirements.md from the repo root)")
+                help="requirement catalogue (default: ../shared/rfc/requirements.md from the repo root if present, else conformance/requirements.md)")
     g.addoption("--run-id", default=None, help="name prefix of the lab (default: pid in hex)")
 
 

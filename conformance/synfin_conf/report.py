@@ -158,6 +158,7 @@ def write_markdown(path, results, catalogue, argv, started, report_dir):
         out.append("| `%s` | %s | %s | %s |" % (
             base, " | ".join("%s (%.2fs)" % (row[d].outcome, row[d].duration) if d in row else "-" for d in duts),
             ", ".join(any_r.reqs), ", ".join(str(s) for s in any_r.seeds)))
+    out += [""] + crosscheck.markdown_traces(results)
     out += [""] + crosscheck.markdown_frame_differences(results)
     out += ["", "## DUT settings", ""]
     for d, settings in results.dut_settings.items():

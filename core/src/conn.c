@@ -120,7 +120,7 @@ void sf_bind_conn(sf_stack *s, sf_conn *c, const sf_endpoint *local)
 
 	sf_unbind_conn(s, c);
 	c->node.local = *local;
-	bucket = &s->ports[local->port % SF_PORT_BUCKETS];
+	bucket = &s->ports[local->port & s->port_mask];
 	c->bnext = *bucket;
 	*bucket = c;
 	c->bound = true;
@@ -130,7 +130,7 @@ void sf_unbind_conn(sf_stack *s, sf_conn *c)
 {
 	if (!c->bound)
 		return;
-	for (sf_conn **pp = &s->ports[c->node.local.port % SF_PORT_BUCKETS]; *pp;
+	for (sf_conn **pp = &s->ports[c->node.local.port & s->port_mask]; *pp;
 	     pp = &(*pp)->bnext) {
 		if (*pp == c) {
 			*pp = c->bnext;
@@ -300,11 +300,12 @@ static uint32_t hash_endpoint(uint32_t h, const sf_endpoint *e)
 	return mix(h, e->port);
 }
 
-static uint32_t hash_tuple(const sf_endpoint *local, const sf_endpoint *remote)
+static uint32_t hash_tuple(const sf_stack *s, const sf_endpoint *local,
+			   const sf_endpoint *remote)
 {
 	uint32_t h = hash_endpoint(2166136261u, local);
 
-	return hash_endpoint(h, remote) % SF_HASH_BUCKETS;
+	return hash_endpoint(h, remote) & s->hash_mask;
 }
 
 static bool endpoint_eq(const sf_endpoint *a, const sf_endpoint *b)
@@ -314,7 +315,7 @@ static bool endpoint_eq(const sf_endpoint *a, const sf_endpoint *b)
 
 void sf_hash_add(sf_stack *s, sf_node *n)
 {
-	uint32_t b = hash_tuple(&n->local, &n->remote);
+	uint32_t b = hash_tuple(s, &n->local, &n->remote);
 
 	if (n->hashed)
 		return;
@@ -329,7 +330,7 @@ void sf_hash_del(sf_stack *s, sf_node *n)
 
 	if (!n->hashed)
 		return;
-	for (pp = &s->hash[hash_tuple(&n->local, &n->remote)]; *pp; pp = &(*pp)->hnext) {
+	for (pp = &s->hash[hash_tuple(s, &n->local, &n->remote)]; *pp; pp = &(*pp)->hnext) {
 		if (*pp == n) {
 			*pp = n->hnext;
 			break;
@@ -341,7 +342,7 @@ void sf_hash_del(sf_stack *s, sf_node *n)
 
 sf_node *sf_hash_find(sf_stack *s, const sf_endpoint *local, const sf_endpoint *remote)
 {
-	for (sf_node *n = s->hash[hash_tuple(local, remote)]; n; n = n->hnext)
+	for (sf_node *n = s->hash[hash_tuple(s, local, remote)]; n; n = n->hnext)
 		if (endpoint_eq(&n->local, local) && endpoint_eq(&n->remote, remote))
 			return n;
 	return NULL;
@@ -388,7 +389,7 @@ static bool addr_overlap(const sf_addr *a, const sf_addr *b)
  */
 bool sf_port_in_use(sf_stack *s, const sf_conn *self, const sf_endpoint *local)
 {
-	for (const sf_conn *c = s->ports[local->port % SF_PORT_BUCKETS]; c; c = c->bnext) {
+	for (const sf_conn *c = s->ports[local->port & s->port_mask]; c; c = c->bnext) {
 		if (c == self || !c->bound || c->node.local.port != local->port ||
 		    !addr_overlap(&c->node.local.addr, &local->addr))
 			continue;

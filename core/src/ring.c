@@ -21,7 +21,10 @@ int sf_ring_reserve(sf_stack *s, sf_ring *r, uint32_t cap)
 		sf_ring_free(s, r);
 		return 0;
 	}
-	data = sf_mem_alloc(s, cap);
+	/* A ring that wraps needs the stack's scratch (sf_ring_peek). */
+	if (sf_stack_scratch(s) < 0)
+		return -1;
+	data = sf_mem_alloc_buf(s, cap); /* written before read */
 	if (!data)
 		return -1;
 	sf_ring_read(r, data, len);

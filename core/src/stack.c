@@ -46,7 +46,7 @@ bool sf_mem_allows(const sf_stack *s, size_t size)
 	return s->cfg.mem_limit == 0 || s->mem_in_use + size <= s->cfg.mem_limit;
 }
 
-void *sf_mem_alloc(sf_stack *s, size_t size)
+static void *mem_alloc(sf_stack *s, size_t size, bool clear)
 {
 	void *p;
 
@@ -54,13 +54,23 @@ void *sf_mem_alloc(sf_stack *s, size_t size)
 		s->stats.drops_mem++;
 		return NULL;
 	}
-	p = calloc(1, size);
+	p = clear ? calloc(1, size) : malloc(size ? size : 1);
 	if (!p)
 		return NULL;
 	s->mem_in_use += size;
 	if (s->mem_in_use > s->mem_peak)
 		s->mem_peak = s->mem_in_use;
 	return p;
+}
+
+void *sf_mem_alloc(sf_stack *s, size_t size)
+{
+	return mem_alloc(s, size, true);
+}
+
+void *sf_mem_alloc_buf(sf_stack *s, size_t size)
+{
+	return mem_alloc(s, size, false);
 }
 
 void sf_mem_free(sf_stack *s, void *p, size_t size)
@@ -79,6 +89,33 @@ void sf_mem_free(sf_stack *s, void *p, size_t size)
 static void *stack_table(size_t size)
 {
 	return calloc(1, size);
+}
+
+/* The smallest power of two >= n, within [lo, hi] (both powers of two). */
+static uint32_t pow2_within(uint64_t n, uint32_t lo, uint32_t hi)
+{
+	uint32_t p = lo;
+
+	while (p < n && p < hi)
+		p <<= 1;
+	return p;
+}
+
+/*
+ * Bucket counts from the configured limits: one 4-tuple bucket per full
+ * connection or SYN-queue entry the stack may hold, a port bucket per four. A stack made for a handful of connections (a fuzz
+ * input's) then clears a few hundred bytes instead of 40 KiB, and a large
+ * one keeps the full tables. Only lookup speed depends on the sizes, never
+ * a result, so the engine stays deterministic for a given configuration.
+ */
+static void size_tables(sf_stack *s)
+{
+	uint64_t want = (uint64_t)s->cfg.max_connections + s->cfg.max_backlog;
+	uint32_t nhash = pow2_within(want, SF_HASH_BUCKETS_MIN, SF_HASH_BUCKETS);
+	uint32_t nports = pow2_within(nhash / 4, SF_PORT_BUCKETS_MIN, SF_PORT_BUCKETS);
+
+	s->hash_mask = nhash - 1;
+	s->port_mask = nports - 1;
 }
 
 SF_API sf_stack *sf_stack_new(const sf_config *cfg, const sf_env *env)
@@ -101,10 +138,11 @@ SF_API sf_stack *sf_stack_new(const sf_config *cfg, const sf_env *env)
 		s->cfg.rto_initial = 1; /* every timer must move the clock forward */
 	if (s->cfg.rto_max < s->cfg.rto_initial)
 		s->cfg.rto_max = s->cfg.rto_initial;
-	s->hash = stack_table(SF_HASH_BUCKETS * sizeof(sf_node *));
-	s->ports = stack_table(SF_PORT_BUCKETS * sizeof(sf_conn *));
-	s->scratch = stack_table(SF_MAX_PACKET + 1);
-	if (!s->hash || !s->scratch || !s->ports)
+	size_tables(s);
+	s->hash = stack_table(((size_t)s->hash_mask + 1) * sizeof(sf_node *));
+	s->ports = stack_table(((size_t)s->port_mask + 1) * sizeof(sf_conn *));
+	/* The scratch buffer comes with the first ring (sf_stack_scratch). */
+	if (!s->hash || !s->ports)
 		goto fail;
 	return s;
 fail:
@@ -113,6 +151,19 @@ fail:
 	free(s->scratch);
 	free(s);
 	return NULL;
+}
+
+/*
+ * Only a payload that wraps around a ring is copied to scratch, so the
+ * stack gets its 64 KiB scratch when it makes its first ring, not when it is
+ * made: a stack that never buffers data (most short fuzz inputs) never
+ * allocates it. It is written before it is read: no need to clear it.
+ */
+int sf_stack_scratch(sf_stack *s)
+{
+	if (!s->scratch)
+		s->scratch = malloc(SF_MAX_PACKET + 1);
+	return s->scratch ? 0 : -1;
 }
 
 /* Frees every connection (which frees SYN-queue entries of listeners). */

@@ -32,10 +32,15 @@
  * handshake timeout (TCP_TIMEOUT_FALLBACK in Linux). */
 #define SF_RTO_FALLBACK 3000000u
 /* Hash buckets for the 4-tuple lookup; a fixed, seedless hash keeps the
- * engine deterministic. */
+ * engine deterministic. The table is sized by cfg.max_connections (a power
+ * of two from SF_HASH_BUCKETS_MIN to SF_HASH_BUCKETS), so a small stack (a
+ * fuzz input's) does not allocate and clear 32 KiB it never uses. */
 #define SF_HASH_BUCKETS 4096u
-/* Buckets of bound sockets by local port (bind conflicts, port choice). */
+#define SF_HASH_BUCKETS_MIN 64u
+/* Buckets of bound sockets by local port (bind conflicts, port choice),
+ * sized like the hash: a quarter of it, at least SF_PORT_BUCKETS_MIN. */
 #define SF_PORT_BUCKETS 1024u
+#define SF_PORT_BUCKETS_MIN 16u
 
 enum { SF_NODE_CONN = 1, SF_NODE_REQ = 2 };
 
@@ -186,8 +191,9 @@ struct sf_stack {
 	uint32_t next_conn_id;
 	uint16_t next_ephemeral;
 	sf_conn *head, *tail;         /* every full connection, by conn_id */
-	sf_node **hash;               /* SF_HASH_BUCKETS chains */
-	sf_conn **ports;              /* SF_PORT_BUCKETS chains of bound sockets */
+	sf_node **hash;               /* hash_mask + 1 chains */
+	sf_conn **ports;              /* port_mask + 1 chains of bound sockets */
+	uint32_t hash_mask, port_mask; /* table sizes - 1 (powers of two) */
 	sf_conn *listeners;           /* every socket in LISTEN, in listen() order */
 	sf_node **heap;               /* min-heap of objects with an armed timer */
 	uint32_t heap_len, heap_cap;
@@ -195,7 +201,8 @@ struct sf_stack {
 	int nhandles;                 /* size of the handle table */
 	uint32_t nconns, nreqs, nhandles_open, ntime_wait;
 	size_t mem_in_use, mem_peak;
-	uint8_t *scratch;             /* contiguous copy of a payload that wraps */
+	uint8_t *scratch;             /* contiguous copy of a payload that wraps;
+				       * made with the first ring (sf_stack_scratch) */
 	sf_stats stats;
 	sf_bad_transition bad;
 	bool isn_override_set;        /* the next SYN-queue entry uses isn_override */
@@ -204,8 +211,15 @@ struct sf_stack {
 
 /* ---- stack.c: memory accounting. Every allocation goes through here. ---- */
 void *sf_mem_alloc(sf_stack *s, size_t size);
+/* Like sf_mem_alloc(), but the bytes are not cleared: for buffers that are
+ * always written before they are read (rings), so that a connection does not
+ * clear 80 KiB it may never use (MSan then also sees a read of a byte never
+ * written). */
+void *sf_mem_alloc_buf(sf_stack *s, size_t size);
 void sf_mem_free(sf_stack *s, void *p, size_t size);
 bool sf_mem_allows(const sf_stack *s, size_t size);
+/* Make s->scratch if there is none yet: 0, or -1 out of memory. */
+int sf_stack_scratch(sf_stack *s);
 
 /* ---- ring.c ---- */
 int sf_ring_reserve(sf_stack *s, sf_ring *r, uint32_t cap);

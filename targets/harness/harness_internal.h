@@ -83,6 +83,12 @@ typedef struct fz_conn {
 	bool shut_rd;            /* shutdown(SHUT_RD or SHUT_RDWR) was called */
 } fz_conn;
 
+/* conn_ids at or above this are looked up by a search instead. */
+#define FZ_MAX_INDEXED_ID (1u << 16)
+
+/* Octets of the arena inbound packets are placed in (harness.c). */
+#define FZ_PKT_ARENA (1u << 20)
+
 /* A segment the engine sent during the current event. */
 typedef struct fz_out {
 	sf_segment seg;
@@ -107,6 +113,12 @@ struct fz_harness {
 
 	fz_conn *conns;
 	size_t nconns, capconns;
+	/* conns index + 1 by conn_id (0: none yet), for ids below
+	 * FZ_MAX_INDEXED_ID: the walk after every event looks each
+	 * connection up, and ids are small and dense (the stack counts them
+	 * from 1). ids_used is one past the highest id set. */
+	uint32_t *by_id;
+	size_t capby_id, ids_used;
 	fz_flow *flows;
 	size_t nflows, capflows;
 
@@ -117,6 +129,12 @@ struct fz_harness {
 	size_t total_out;
 	sf_segment last_out;
 	uint8_t *last_out_payload;   /* owned copy, SF_MAX_PACKET bytes */
+
+	/* Where inbound packets are placed for the engine (fz_place_packet):
+	 * FZ_PKT_ARENA octets, all poisoned for ASan but the packet being
+	 * input; each packet goes after the previous one. */
+	uint8_t *arena;
+	size_t arena_off;
 
 	/* Scratch buffers of SF_MAX_PACKET octets each, never zeroed: clearing
 	 * 256 KiB per input would cost more than running the input. */

@@ -390,20 +390,40 @@ static const sc_scenario *prologue_of(const fz_target *t)
 	return &pro;
 }
 
-int fz_run_scenario_input(const fz_target *t, const uint8_t *data, size_t size)
+/* Decode and play the input one event at a time: no scenario is built, so
+ * nothing is allocated per event (the events borrow their octets from data). */
+static void play_stream(fz_player *p, const uint8_t *data, size_t size, size_t max_events)
 {
-	const sc_scenario *pro = prologue_of(t);
+	sc_binary_reader r;
+	sc_event ev;
+
+	sc_binary_reader_init(&r, data, size);
+	for (size_t i = 0; i < max_events && sc_binary_next(&r, &ev); i++)
+		fz_play_event(p, &ev);
+	p->cur = NULL; /* ev goes out of scope */
+}
+
+/* The whole input as a scenario, only for --emit. */
+static void emit_input(const sc_scenario *pro, const uint8_t *data, size_t size)
+{
 	sc_scenario in;
-	fz_setup setup;
-	fz_player player;
 
 	if (sc_binary_decode(data, size, "<input>", &in) != 0) {
-		/* Out of memory is not a finding: the decoder is total. */
 		fprintf(stderr, "synfin-fuzz: out of memory decoding an input\n");
 		abort();
 	}
+	emit_whole(pro, &in);
+	sc_scenario_free(&in);
+}
+
+int fz_run_scenario_input(const fz_target *t, const uint8_t *data, size_t size)
+{
+	const sc_scenario *pro = prologue_of(t);
+	fz_setup setup;
+	fz_player player;
+
 	if (fz_options.emit_path)
-		emit_whole(pro, &in);
+		emit_input(pro, data, size);
 
 	fz_setup_default(&setup);
 	if (t->configure)
@@ -411,9 +431,8 @@ int fz_run_scenario_input(const fz_target *t, const uint8_t *data, size_t size)
 	fz_harness *h = fz_new(&setup);
 	fz_player_init(&player, h);
 	fz_play(&player, pro, pro->count);
-	fz_play(&player, &in, FZ_MAX_INPUT_EVENTS);
+	play_stream(&player, data, size, FZ_MAX_INPUT_EVENTS);
 	fz_player_drain(&player);
 	fz_free(h);
-	sc_scenario_free(&in);
 	return 0;
 }

@@ -67,9 +67,10 @@ typedef struct fz_target {
 #define FZ_MAX_INPUT_EVENTS 4096
 
 /*
- * The whole of a scenario target's LLVMFuzzerTestOneInput: decode the input
- * (binary form, total), play the prologue and the input through a fresh
- * harness, read what is left, free everything. With fz_options.emit_path,
+ * The whole of a scenario target's LLVMFuzzerTestOneInput: play the
+ * prologue, then the input (binary form, total) decoded one event at a time
+ * with no allocation, through a fresh harness; read what is left, free
+ * everything. With fz_options.emit_path,
  * also writes prologue + input as one binary scenario there.
  */
 int fz_run_scenario_input(const fz_target *t, const uint8_t *data, size_t size);

@@ -55,27 +55,24 @@ static size_t rd_left(const rd *r)
 	return r->off < r->len ? r->len - r->off : 0;
 }
 
-/* Copy up to n octets that are really there; *got says how many. */
-static uint8_t *rd_bytes(rd *r, size_t n, uint32_t *got)
+/* Up to n octets that are really there, in place (the event borrows them
+ * from the input); *got says how many. Never NULL, so that an inline payload
+ * of zero octets stays distinct from "no payload". */
+static uint8_t *rd_view(rd *r, size_t n, uint32_t *got)
 {
 	size_t have = rd_left(r) < n ? rd_left(r) : n;
-	uint8_t *b;
+	const uint8_t *b = r->p + (r->off < r->len ? r->off : r->len);
 
 	*got = (uint32_t)have;
-	if (have == 0)
-		return NULL;
-	b = malloc(have);
-	if (b)
-		memcpy(b, r->p + r->off, have);
 	r->off += have;
-	return b;
+	return (uint8_t *)(uintptr_t)b;
 }
 
 /* ---- Decoding records ---- */
 
 static const sc_num_mode num_modes[4] = {SC_NUM_STATE, SC_NUM_ABS, SC_NUM_SCRIPT, SC_NUM_STATE};
 
-static int decode_segment(rd *r, sc_event *ev)
+static void decode_segment(rd *r, sc_event *ev)
 {
 	sc_packet *p = &ev->pkt;
 	uint8_t ctl, ip;
@@ -131,16 +128,9 @@ static int decode_segment(rd *r, sc_event *ev)
 	if (ctl & SEG_CTL_DATA) {
 		/* Inline payload: only the octets really there, so a short input
 		 * can never ask for 64 KiB per record. */
-		p->payload = rd_bytes(r, plen, &got);
+		p->payload = rd_view(r, plen, &got);
 		p->len = got;
-		if (got && !p->payload)
-			return -ENOMEM;
-		if (!got)
-			p->payload = malloc(1); /* an empty inline payload stays inline */
-		if (!p->payload)
-			return -ENOMEM;
 	}
-	return 0;
 }
 
 static void decode_addr(rd *r, sc_call *c)
@@ -167,7 +157,7 @@ static int sockopt_level(sf_sockopt opt)
 #define SOCKOPT_COUNT ((unsigned)SF_TCP_MAXSEG + 1)
 #define POLL_BITS (SF_POLLIN | SF_POLLOUT | SF_POLLERR | SF_POLLHUP | SF_POLLRDHUP)
 
-static int decode_io(rd *r, sc_call *c)
+static void decode_io(rd *r, sc_call *c)
 {
 	uint8_t flags;
 	uint32_t got;
@@ -176,15 +166,12 @@ static int decode_io(rd *r, sc_call *c)
 	flags = rd8(r);
 	c->msg_flags = (flags & 1) ? SC_MSG_DONTWAIT : 0;
 	if (!(flags & 2) || (c->kind != SC_CALL_WRITE && c->kind != SC_CALL_SEND))
-		return 0;
-	c->data = rd_bytes(r, c->len, &got);
+		return;
+	c->data = rd_view(r, c->len, &got);
 	c->len = got;
-	if (!c->data)
-		c->data = malloc(1); /* zero octets present: inline but empty */
-	return c->data ? 0 : -ENOMEM;
 }
 
-static int decode_call(rd *r, sc_event *ev)
+static void decode_call(rd *r, sc_event *ev)
 {
 	sc_call *c = &ev->call;
 
@@ -207,7 +194,8 @@ static int decode_call(rd *r, sc_event *ev)
 	case SC_CALL_SEND:
 	case SC_CALL_READ:
 	case SC_CALL_RECV:
-		return decode_io(r, c);
+		decode_io(r, c);
+		break;
 	case SC_CALL_SHUTDOWN:
 		c->how = rd8(r) % 3;
 		break;
@@ -238,7 +226,6 @@ static int decode_call(rd *r, sc_event *ev)
 	default: /* accept, close, abort: no arguments */
 		break;
 	}
-	return 0;
 }
 
 static void decode_wait(rd *r, sc_event *ev)
@@ -262,14 +249,6 @@ static void decode_wait(rd *r, sc_event *ev)
 		ev->time.us = -SC_BINARY_MAX_WAIT_US;
 }
 
-static void free_event_data(sc_event *ev)
-{
-	if (ev->kind == SC_EV_INBOUND)
-		free(ev->pkt.payload);
-	else if (ev->kind == SC_EV_CALL)
-		free(ev->call.data);
-}
-
 /* Body bounds of the record at *off; advances *off past it. */
 static rd record_body(const uint8_t *buf, size_t len, size_t *off, uint8_t *tag)
 {
@@ -287,37 +266,53 @@ static rd record_body(const uint8_t *buf, size_t len, size_t *off, uint8_t *tag)
 	return body;
 }
 
+void sc_binary_reader_init(sc_binary_reader *r, const uint8_t *buf, size_t len)
+{
+	r->buf = buf;
+	r->len = len;
+	/* Header: version (any value is read as version 1) and reserved octets. */
+	r->off = SC_BINARY_HDR_LEN;
+	r->count = 0;
+}
+
+bool sc_binary_next(sc_binary_reader *r, sc_event *ev)
+{
+	size_t start = r->off;
+	uint8_t tag;
+	rd body;
+
+	if (r->off >= r->len || r->count >= SC_MAX_EVENTS)
+		return false;
+	body = record_body(r->buf, r->len, &r->off, &tag);
+	memset(ev, 0, sizeof(*ev));
+	ev->time.kind = SC_TIME_REL;
+	ev->pos.line = (uint32_t)++r->count;
+	ev->pos.col = (uint32_t)start + 1;
+	switch (tag % SC_REC_COUNT) {
+	case SC_REC_SEGMENT:
+		decode_segment(&body, ev);
+		break;
+	case SC_REC_CALL:
+		decode_call(&body, ev);
+		break;
+	default:
+		decode_wait(&body, ev);
+		break;
+	}
+	return true;
+}
+
 int sc_binary_decode(const uint8_t *buf, size_t len, const char *file, sc_scenario *out)
 {
-	size_t off = SC_BINARY_HDR_LEN;
+	sc_binary_reader r;
+	sc_event ev;
 	int rc = sc_scenario_init(out, file ? file : "<binary>");
 
-	/* Header: version (any value is read as version 1) and reserved octets. */
-	while (rc == 0 && off < len && out->count < SC_MAX_EVENTS) {
-		size_t start = off;
-		uint8_t tag;
-		rd body = record_body(buf, len, &off, &tag);
-		sc_event ev;
-
-		memset(&ev, 0, sizeof(ev));
-		ev.time.kind = SC_TIME_REL;
-		ev.pos.line = (uint32_t)out->count + 1;
-		ev.pos.col = (uint32_t)start + 1;
-		switch (tag % SC_REC_COUNT) {
-		case SC_REC_SEGMENT:
-			rc = decode_segment(&body, &ev);
-			break;
-		case SC_REC_CALL:
-			rc = decode_call(&body, &ev);
-			break;
-		default:
-			decode_wait(&body, &ev);
-			break;
-		}
-		if (rc == 0 && !sc_scenario_append(out, &ev))
+	sc_binary_reader_init(&r, buf, len);
+	/* Appending copies the payloads the events borrow from buf. */
+	while (rc == 0 && sc_binary_next(&r, &ev))
+		if (!sc_scenario_append(out, &ev))
 			rc = -ENOMEM;
-		free_event_data(&ev);
-	}
 	if (rc < 0) {
 		sc_scenario_free(out);
 		sc_scenario_init(out, file ? file : "<binary>");

@@ -49,6 +49,25 @@ enum {
 int sc_binary_decode(const uint8_t *buf, size_t len, const char *file, sc_scenario *out);
 
 /*
+ * Decoding one event at a time, without allocating (the fuzz targets play
+ * each event as it is decoded). sc_binary_next() fills *ev with the next
+ * record's event, exactly as sc_binary_decode() would put it in the
+ * scenario, and returns true; false after the last record or SC_MAX_EVENTS
+ * events. The event's pkt.payload or call.data, when the record carries
+ * inline octets, point into buf (never NULL, also for zero octets): *ev
+ * borrows them, must not free them, and is valid only while buf is.
+ */
+typedef struct sc_binary_reader {
+	const uint8_t *buf;
+	size_t len;
+	size_t off;          /* start of the next record */
+	size_t count;        /* events decoded so far */
+} sc_binary_reader;
+
+void sc_binary_reader_init(sc_binary_reader *r, const uint8_t *buf, size_t len);
+bool sc_binary_next(sc_binary_reader *r, sc_event *ev);
+
+/*
  * Encode scn. *out is malloc()ed (free() it), *out_len its length.
  * Returns 0 or -ENOMEM.
  */
