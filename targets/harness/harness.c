@@ -310,6 +310,10 @@ static fz_harness *harness_alloc(void)
 	if (!h->last_out_payload || !h->pkt || !h->payload || !h->recvbuf || !h->arena)
 		return NULL;
 	ASAN_POISON_MEMORY_REGION(h->arena, FZ_PKT_ARENA);
+	/* Room for the conn_ids of most inputs from the start: growing it
+	 * later would make the first run of an input differ from the next. */
+	h->by_id = grow(NULL, &h->capby_id, 256, sizeof *h->by_id);
+	memset(h->by_id, 0, h->capby_id * sizeof *h->by_id);
 	return h;
 }
 
@@ -351,6 +355,9 @@ fz_harness *fz_new(const fz_setup *s)
 	if (h->ids_used)
 		memset(h->by_id, 0, h->ids_used * sizeof *h->by_id);
 	h->ids_used = 0;
+	/* Every input places its packets from the arena's start, so that an
+	 * input run twice takes the same paths (AFL++'s stability). */
+	h->arena_off = 0;
 	h->out_payload_len = 0;
 	h->total_out = 0;
 	sf_env env = {
@@ -578,7 +585,8 @@ static void feed_packet(fz_harness *h, const uint8_t *pkt, size_t len, bool raw)
  * input, with a poisoned gap of FZ_PKT_GAP octets on both sides. A read past
  * the packet's end or before its start, and any use of a pointer into it
  * after sf_input returned (fz_unplace_packet poisons it again; the arena is
- * reused only after a megabyte of packets), is reported as use-after-poison.
+ * reused only after a megabyte of packets of the same input), is reported as
+ * use-after-poison.
  */
 #define FZ_PKT_GAP 16u
 

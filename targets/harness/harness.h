@@ -145,7 +145,8 @@ void fz_fail_tool(const char *oracle, const char *fmt, ...)
  * pattern for (flow, sequence number), emits the segment as bytes with the
  * given faults (NULL for none) and hands the bytes to sf_input_packet(), so
  * the codec is on the path too. payload_len says how long the payload is
- * (cut to FZ_MAX_INPUT_PAYLOAD); seg->payload is ignored.
+ * (cut to FZ_MAX_INPUT_PAYLOAD); seg->payload is ignored, and so is
+ * seg->opts: the options are opt_raw[0..opt_len), decoded here.
  */
 void fz_input(fz_harness *h, const sf_segment *seg, const sf_emit_faults *faults);
 /* Raw bytes as an inbound IP packet (no pattern, no stream tracking). */

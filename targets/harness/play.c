@@ -113,7 +113,8 @@ static void build_segment(fz_harness *h, const sc_packet *pkt, sf_segment *s)
 		s->opt_len = pkt->opt_len > SF_MAX_OPT_LEN ? SF_MAX_OPT_LEN : pkt->opt_len;
 		memcpy(s->opt_raw, pkt->opt_raw, s->opt_len);
 	}
-	sf_opts_decode(s->opt_raw, s->opt_len, &s->opts);
+	/* s->opts is left empty: fz_input() decodes opt_raw for its oracles,
+	 * and only opt_raw goes on the wire. */
 	s->payload_len = pkt->len;
 }
 

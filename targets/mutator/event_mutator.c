@@ -77,7 +77,7 @@ static void add_deadline(int64_t us)
 
 /*
  * Retransmission give-up times: the RTO starts at rto_initial and doubles
- * after every retry up to rto_max (RFC6298:5.5, 5.6), so after k retries
+ * after every retry up to rto_max (RFC6298:5, RFC6298:2.4), so after k retries
  * the timer has run for the sum of the first k + 1 timeouts.
  */
 static void add_backoff_deadlines(const sf_config *cfg, uint32_t retries)
@@ -101,7 +101,7 @@ static void engine_init(void)
 	engine.rcv_wnd = cfg.rcvbuf;
 	engine.snd_buf = cfg.sndbuf;
 	engine.mss = cfg.mss;
-	/* SYN-ACK and SYN retries (RFC6298:5.5 backoff), data retries. */
+	/* SYN-ACK and SYN retries (RFC6298:5 backoff), data retries. */
 	add_backoff_deadlines(&cfg, cfg.synack_retries);
 	add_backoff_deadlines(&cfg, cfg.syn_retries);
 	add_deadline((int64_t)cfg.rto_max);

@@ -213,20 +213,6 @@ static void put_call(sc_strbuf *b, const sc_call *c)
 		sc_sb_puts(b, "null, \"errno_value\": 0}}");
 }
 
-static const char *state_name(sf_state s)
-{
-	static const char *const names[SF_STATE_COUNT] = {
-		[SF_CLOSED] = "CLOSED",           [SF_LISTEN] = "LISTEN",
-		[SF_SYN_SENT] = "SYN-SENT",       [SF_SYN_RECEIVED] = "SYN-RECEIVED",
-		[SF_ESTABLISHED] = "ESTABLISHED", [SF_FIN_WAIT_1] = "FIN-WAIT-1",
-		[SF_FIN_WAIT_2] = "FIN-WAIT-2",   [SF_CLOSE_WAIT] = "CLOSE-WAIT",
-		[SF_CLOSING] = "CLOSING",         [SF_LAST_ACK] = "LAST-ACK",
-		[SF_TIME_WAIT] = "TIME-WAIT",
-	};
-
-	return (unsigned)s < SF_STATE_COUNT ? names[s] : "?";
-}
-
 static void put_event(sc_strbuf *b, const sc_event *ev, size_t index)
 {
 	char line[1024];
@@ -250,7 +236,7 @@ static void put_event(sc_strbuf *b, const sc_event *ev, size_t index)
 		break;
 	case SC_EV_STATE:
 		sc_sb_printf(b, ", \"state\": {\"fd\": %" PRId32 ", \"conn\": %u, \"state\": "
-			     "\"%s\"}", ev->state.fd, ev->state.conn, state_name(ev->state.state));
+			     "\"%s\"}", ev->state.fd, ev->state.conn, sf_state_name(ev->state.state));
 		break;
 	default:
 		break;

@@ -509,20 +509,6 @@ static void put_call(sc_strbuf *b, const sc_call *c, int default_family)
 
 /* ---- Events. ---- */
 
-static const char *state_name(sf_state s)
-{
-	static const char *const names[SF_STATE_COUNT] = {
-		[SF_CLOSED] = "CLOSED",           [SF_LISTEN] = "LISTEN",
-		[SF_SYN_SENT] = "SYN-SENT",       [SF_SYN_RECEIVED] = "SYN-RECEIVED",
-		[SF_ESTABLISHED] = "ESTABLISHED", [SF_FIN_WAIT_1] = "FIN-WAIT-1",
-		[SF_FIN_WAIT_2] = "FIN-WAIT-2",   [SF_CLOSE_WAIT] = "CLOSE-WAIT",
-		[SF_CLOSING] = "CLOSING",         [SF_LAST_ACK] = "LAST-ACK",
-		[SF_TIME_WAIT] = "TIME-WAIT",
-	};
-
-	return (unsigned)s < SF_STATE_COUNT ? names[s] : "?";
-}
-
 static void put_event(sc_strbuf *b, const sc_event *ev, int default_family)
 {
 	put_time(b, &ev->time);
@@ -551,7 +537,7 @@ static void put_event(sc_strbuf *b, const sc_event *ev, int default_family)
 			sc_sb_printf(b, " state(%" PRId32 ")", ev->state.fd);
 		else
 			sc_sb_printf(b, " conn_state(%u)", ev->state.conn);
-		sc_sb_printf(b, " = %s", state_name(ev->state.state));
+		sc_sb_printf(b, " = %s", sf_state_name(ev->state.state));
 		break;
 	default:
 		sc_sb_puts(b, " ?");
