@@ -112,3 +112,18 @@ def test_lab_names_fit_and_encode_owner():
     assert owner_pid(t) == 4194304 and owner_pid(d) == 4194304
     assert len("sfc-%s-0t" % rid) <= 15             # IFNAMSIZ - 1
     assert owner_pid("other-1234-x") is None
+
+
+def test_catalogue_copy_matches_shared():
+    """conformance/requirements.md is a copy of shared/rfc/requirements.md kept
+    so that a clone without shared/ beside it still runs. The copy must not
+    drift: when the shared catalogue is there, the two are identical."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    root = os.path.normpath(os.path.join(here, "..", ".."))
+    shared = os.path.normpath(os.path.join(root, "..", "shared", "rfc", "requirements.md"))
+    copy = os.path.join(root, "conformance", "requirements.md")
+    if not os.path.isfile(shared):
+        pytest.skip("no shared/rfc/requirements.md beside this clone to compare with")
+    with open(shared, "rb") as a, open(copy, "rb") as b:
+        assert a.read() == b.read(), (
+            "conformance/requirements.md differs from %s: copy the shared catalogue over it" % shared)
