@@ -274,13 +274,5 @@ char *sc_json_format(const sc_scenario *scn)
 
 int sc_json_write(const sc_scenario *scn, FILE *out)
 {
-	char *s = sc_json_format(scn);
-	int rc = 0;
-
-	if (!s)
-		return -ENOMEM;
-	if (fputs(s, out) == EOF)
-		rc = -EIO;
-	free(s);
-	return rc;
+	return sc_write_text(sc_json_format(scn), out);
 }

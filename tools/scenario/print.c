@@ -584,15 +584,7 @@ char *sc_script_format(const sc_scenario *scn)
 
 int sc_script_write(const sc_scenario *scn, FILE *out)
 {
-	char *s = sc_script_format(scn);
-	int rc = 0;
-
-	if (!s)
-		return -ENOMEM;
-	if (fputs(s, out) == EOF)
-		rc = -EIO;
-	free(s);
-	return rc;
+	return sc_write_text(sc_script_format(scn), out);
 }
 
 size_t sc_event_format(const sc_event *ev, char *buf, size_t cap)

@@ -479,3 +479,15 @@ uint8_t sc_conn_of_ports(const sc_packet *pkt, bool inbound)
 		return (uint8_t)(remote - SC_REMOTE_PORT);
 	return 0;
 }
+
+int sc_write_text(char *text, FILE *out)
+{
+	int rc = 0;
+
+	if (!text)
+		return -ENOMEM;
+	if (fputs(text, out) == EOF)
+		rc = -EIO;
+	free(text);
+	return rc;
+}

@@ -527,6 +527,12 @@ int sc_script_parse_file(const char *path, sc_scenario *out, sc_error *err);
  * are written in synfin's extension syntax (SCRIPTS.md). Returns a malloc'd
  * NUL-terminated string (free() it), or NULL when out of memory.
  */
+/*
+ * Write a formatted text (sc_script_format(), sc_json_format()) to out and
+ * free it. NULL means formatting ran out of memory. Returns 0, -ENOMEM or -EIO.
+ */
+int sc_write_text(char *text, FILE *out);
+
 char *sc_script_format(const sc_scenario *scn);
 /* Same, written to a stream. Returns 0 or -EIO. */
 int sc_script_write(const sc_scenario *scn, FILE *out);
