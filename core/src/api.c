@@ -28,7 +28,8 @@ int sf_handle_assign(sf_stack *s, sf_conn *c)
 			break;
 	if (sd == s->nhandles) {
 		int n = s->nhandles ? 2 * s->nhandles : 16;
-		sf_conn **t = realloc(s->handles, (size_t)n * sizeof(*t));
+		sf_conn **t = sf_table_grow(s, s->handles, (size_t)s->nhandles * sizeof(*t),
+					     (size_t)n * sizeof(*t));
 
 		if (!t)
 			return -ENOMEM;
@@ -262,22 +263,29 @@ static int take_error(sf_conn *c)
 	return err;
 }
 
-SF_API int sf_connect(sf_stack *s, int sd, const sf_endpoint *remote)
+/*
+ * RFC 9293 §3.10.1, OPEN call, LISTEN STATE: "If the OPEN call is active and
+ * the foreign socket is specified, then change the connection from passive
+ * to active". Linux refuses (EISCONN), so the engine does too unless
+ * cfg.listen_active_open is set. The listener's queued connections belong
+ * to no one once it stops listening; rather than reset them (as close()
+ * would), the change is refused while any is queued: accept them first.
+ */
+static int listen_to_active(sf_stack *s, sf_conn *c)
 {
-	sf_conn *c = conn_of(s, sd);
+	if (!s->cfg.listen_active_open)
+		return -EISCONN;
+	if (c->syn_head || c->aq_head)
+		return -EBUSY;
+	return 0;
+}
+
+/* The OPEN itself, once the socket's state allows it: choose the local
+ * endpoint, then SYN-SENT. Nothing changes if it fails. */
+static int open_active(sf_stack *s, sf_conn *c, const sf_endpoint *remote)
+{
 	sf_endpoint local;
 
-	if (!c)
-		return -EBADF;
-	if (c->state == SF_SYN_SENT)
-		return -EALREADY;
-	/* A socket that was connected stays so for Linux (SS_CONNECTED), even
-	 * after its connection ended; one whose attempt failed reports the
-	 * error once, then may try again (__inet_stream_connect()). */
-	if (c->state != SF_CLOSED || c->connected)
-		return -EISCONN;
-	if (c->pending_error)
-		return take_error(c);
 	if (remote->addr.family != c->family)
 		return -EAFNOSUPPORT;
 	/* RFC9293:MUST-46: no OPEN to a broadcast, multicast or unspecified address. */
@@ -299,6 +307,30 @@ SF_API int sf_connect(sf_stack *s, int sd, const sf_endpoint *remote)
 	sf_hash_add(s, &c->node);
 	start_active_open(s, c);
 	return -EINPROGRESS;
+}
+
+SF_API int sf_connect(sf_stack *s, int sd, const sf_endpoint *remote)
+{
+	sf_conn *c = conn_of(s, sd);
+	int err;
+
+	if (!c)
+		return -EBADF;
+	if (c->state == SF_SYN_SENT)
+		return -EALREADY;
+	/* A listener may turn active (RFC 9293 §3.10.1) if so configured. A
+	 * socket that was connected stays so for Linux (SS_CONNECTED), even
+	 * after its connection ended; one whose attempt failed reports the
+	 * error once, then may try again (__inet_stream_connect()). */
+	if (c->state == SF_LISTEN)
+		err = listen_to_active(s, c);
+	else if (c->state != SF_CLOSED || c->connected)
+		err = -EISCONN;
+	else
+		err = take_error(c);
+	if (err)
+		return err;
+	return open_active(s, c, remote);
 }
 
 SF_API ssize_t sf_send(sf_stack *s, int sd, const void *buf, size_t len)

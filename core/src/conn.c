@@ -212,6 +212,13 @@ void sf_set_state(sf_stack *s, sf_conn *c, sf_state to, sf_cause cause)
 		c->node.tie = c->conn_id;
 	}
 	c->used = true;
+	/* A connection that got past the handshake (any synchronized state,
+	 * also FIN-WAIT-1 reached by a close in SYN-RECEIVED) leaves its
+	 * socket connected for good, as Linux's SS_CONNECTING/SS_CONNECTED:
+	 * listen() and connect() on it are refused, so what the old connection
+	 * left unread never shows up as data of a new one. */
+	if (to >= SF_ESTABLISHED)
+		c->connected = true;
 	if (from == SF_LISTEN)
 		listener_unlink(s, c);
 	if (to == SF_LISTEN)

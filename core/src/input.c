@@ -368,14 +368,10 @@ static void ack_step(sf_stack *s, sf_conn *c, const sf_segment *seg, sf_rx *rx)
 	if (sf_seq_gt(ack, c->snd_una))
 		ack_advance(s, c, ack);
 	update_snd_wnd(c, seg);
-	/* FIN-WAIT-1: our FIN acknowledged -> FIN-WAIT-2 (U-18). An orphan
-	 * there is bounded by the FIN-WAIT-2 timeout (seed 6). */
-	if (c->state == SF_FIN_WAIT_1 && c->fin_sent && c->snd_una == c->snd_nxt) {
-		sf_set_state(s, c, SF_FIN_WAIT_2, SF_CAUSE_RCV_ACK);
-		if (c->sd < 0)
-			c->wait_at = s->now + s->cfg.fin_wait_2;
-		sf_arm_keepalive(s, c); /* also reschedules wait_at */
-	}
+	/* FIN-WAIT-1: our FIN acknowledged -> FIN-WAIT-2 (U-18), but not yet:
+	 * if this segment also brings the peer's FIN in sequence, the eighth
+	 * step takes FIN-WAIT-1 straight to TIME-WAIT (Figure 5, Note 2), so the
+	 * change is made by fin_wait_1_settle() once the FIN step has run. */
 	/* CLOSING: our FIN acknowledged -> TIME-WAIT (U-18). */
 	if (c->state == SF_CLOSING && c->snd_una == c->snd_nxt) {
 		sf_enter_time_wait(s, c, SF_CAUSE_RCV_ACK);
@@ -387,6 +383,27 @@ static void ack_step(sf_stack *s, sf_conn *c, const sf_segment *seg, sf_rx *rx)
 		sf_conn_closed(s, c, SF_CAUSE_RCV_ACK);
 		rx->closed = true;
 	}
+}
+
+/* FIN-WAIT-1 with our FIN acknowledged (perhaps by the segment being
+ * processed): the state the fifth step would have left (RFC 9293 §3.10.7.4,
+ * "if the FIN segment is now acknowledged, then enter FIN-WAIT-2"). */
+static bool fin_wait_1_acked(const sf_conn *c)
+{
+	return c->state == SF_FIN_WAIT_1 && c->fin_sent && c->snd_una == c->snd_nxt;
+}
+
+/* FIN-WAIT-1 -> FIN-WAIT-2 (U-18) for a segment that acknowledged our FIN
+ * and did not also end the peer's stream. An orphan there is bounded by the
+ * FIN-WAIT-2 timeout (seed 6). */
+static void fin_wait_1_settle(sf_stack *s, sf_conn *c)
+{
+	if (!fin_wait_1_acked(c))
+		return;
+	sf_set_state(s, c, SF_FIN_WAIT_2, SF_CAUSE_RCV_ACK);
+	if (c->sd < 0)
+		c->wait_at = s->now + s->cfg.fin_wait_2;
+	sf_arm_keepalive(s, c); /* also reschedules wait_at */
 }
 
 /* Data after the user closed the receive side, in FIN-WAIT-1/2: reset, as
@@ -449,6 +466,16 @@ static void fin_out_of_order(sf_conn *c, const sf_segment *seg, sf_rx *rx)
 	}
 }
 
+/* The peer's FIN after ours was acknowledged: acknowledge it and enter
+ * TIME-WAIT, which stops the other timers (U-17). */
+static void fin_time_wait(sf_stack *s, sf_conn *c, sf_rx *rx)
+{
+	sf_send_ack(s, c);
+	rx->need_ack = false;
+	sf_enter_time_wait(s, c, SF_CAUSE_RCV_FIN);
+	rx->closed = true;
+}
+
 /* Eighth step, the FIN (U-17). */
 static void fin_step(sf_stack *s, sf_conn *c, sf_rx *rx)
 {
@@ -463,14 +490,17 @@ static void fin_step(sf_stack *s, sf_conn *c, sf_rx *rx)
 		sf_arm_keepalive(s, c);
 		break;
 	case SF_FIN_WAIT_1:
-		/* Our FIN is not acknowledged yet (else we would be in FIN-WAIT-2). */
-		sf_set_state(s, c, SF_CLOSING, SF_CAUSE_RCV_FIN);
+		/* "If our FIN has been ACKed (perhaps in this segment), then enter
+		 * TIME-WAIT ...; otherwise, enter the CLOSING state" (§3.10.7.4,
+		 * eighth step; Figure 5, Note 2): one change, FIN-WAIT-1 ->
+		 * TIME-WAIT, never a FIN-WAIT-2 in between. */
+		if (fin_wait_1_acked(c))
+			fin_time_wait(s, c, rx);
+		else
+			sf_set_state(s, c, SF_CLOSING, SF_CAUSE_RCV_FIN);
 		break;
 	case SF_FIN_WAIT_2:
-		sf_send_ack(s, c);
-		rx->need_ack = false;
-		sf_enter_time_wait(s, c, SF_CAUSE_RCV_FIN);
-		rx->closed = true;
+		fin_time_wait(s, c, rx);
 		break;
 	default:
 		break;
@@ -552,8 +582,10 @@ static void sync_input(sf_stack *s, sf_conn *c, const sf_segment *seg)
 	if (rx.closed)
 		return;
 	sf_arm_keepalive(s, c);
-	/* Data after close() or shutdown(SHUT_RD) in FIN-WAIT-1/2: RST (SHLD-3). */
+	/* Data after close() or shutdown(SHUT_RD) in FIN-WAIT-1/2: RST (SHLD-3).
+	 * An acknowledgement of our FIN on that segment still counts first. */
 	if (data_after_close(c, seg)) {
+		fin_wait_1_settle(s, c);
 		sf_send_rst_reply(s, seg);
 		sf_conn_reset(s, c, -ECONNRESET, SF_CAUSE_RCV_DATA);
 		return;
@@ -566,6 +598,8 @@ static void sync_input(sf_stack *s, sf_conn *c, const sf_segment *seg)
 	fin_check(s, c, seg, fin_in_seq, &rx);
 	if (rx.closed)
 		return;
+	/* Our FIN acknowledged and no FIN of the peer's taken: FIN-WAIT-2. */
+	fin_wait_1_settle(s, c);
 	if (!sf_output(s, c) && rx.need_ack)
 		sf_send_ack(s, c);
 }

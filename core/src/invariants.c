@@ -22,7 +22,7 @@ static const uint32_t legal[SF_STATE_COUNT][SF_STATE_COUNT] = {
 	[SF_LISTEN] = {
 		[SF_CLOSED] = B(SF_CAUSE_CLOSE) | B(SF_CAUSE_ABORT),
 		[SF_SYN_RECEIVED] = B(SF_CAUSE_RCV_SYN),
-		[SF_SYN_SENT] = B(SF_CAUSE_OPEN_ACTIVE), /* SEND in LISTEN (§3.10.2) */
+		[SF_SYN_SENT] = B(SF_CAUSE_OPEN_ACTIVE), /* active OPEN in LISTEN (§3.10.1) */
 	},
 	[SF_SYN_SENT] = {
 		[SF_CLOSED] = ENDS | B(SF_CAUSE_CLOSE),
@@ -45,6 +45,7 @@ static const uint32_t legal[SF_STATE_COUNT][SF_STATE_COUNT] = {
 		[SF_CLOSED] = ENDS | B(SF_CAUSE_RCV_DATA),
 		[SF_FIN_WAIT_2] = B(SF_CAUSE_RCV_ACK),
 		[SF_CLOSING] = B(SF_CAUSE_RCV_FIN),
+		/* Figure 5, Note 2: a FIN that comes with the ACK of ours. */
 		[SF_TIME_WAIT] = B(SF_CAUSE_RCV_FIN),
 	},
 	[SF_FIN_WAIT_2] = {

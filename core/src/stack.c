@@ -31,6 +31,7 @@ SF_API void sf_config_default(sf_config *cfg)
 	cfg->oow_ack_interval = 500000;     /* net.ipv4.tcp_invalid_ratelimit */
 	cfg->challenge_ack_limit = 1000;    /* RFC5961:7, per connection */
 	cfg->rfc1337 = false;
+	cfg->listen_active_open = false;    /* Linux: connect() on a listener is EISCONN */
 	cfg->max_backlog = 4096;            /* net.core.somaxconn */
 	cfg->max_time_wait = 4096;
 	cfg->max_connections = 65536;
@@ -40,6 +41,48 @@ SF_API void sf_config_default(sf_config *cfg)
 }
 
 /* ---- Memory accounting ---- */
+
+/*
+ * Every block goes through the host's allocator when it gave one (sf_env
+ * alloc/free: a fuzz harness's per-input arena), else through malloc/free
+ * (sf_stack_new() puts sys_alloc and sys_free in s->env then). size 0 asks
+ * for one octet, as malloc(0) may return NULL. These helpers decide nothing
+ * about the connection's behaviour: targets/sancov-ignore.txt keeps
+ * libFuzzer's coverage out of them, so that the number of blocks an input
+ * makes is not a coverage feature of its own.
+ */
+static void *sys_alloc(void *ctx, size_t size)
+{
+	(void)ctx;
+	return malloc(size);
+}
+
+static void sys_free(void *ctx, void *p, size_t size)
+{
+	(void)ctx;
+	(void)size;
+	free(p);
+}
+
+static __attribute__((noinline)) void *env_alloc(const sf_env *env, size_t size)
+{
+	return env->alloc(env->ctx, size + (size == 0));
+}
+
+static __attribute__((noinline)) void env_free(const sf_env *env, void *p, size_t size)
+{
+	if (p)
+		env->free(env->ctx, p, size + (size == 0));
+}
+
+static __attribute__((noinline)) void *env_calloc(const sf_env *env, size_t size)
+{
+	void *p = env_alloc(env, size);
+
+	if (p)
+		memset(p, 0, size + (size == 0));
+	return p;
+}
 
 bool sf_mem_allows(const sf_stack *s, size_t size)
 {
@@ -54,7 +97,7 @@ static void *mem_alloc(sf_stack *s, size_t size, bool clear)
 		s->stats.drops_mem++;
 		return NULL;
 	}
-	p = clear ? calloc(1, size) : malloc(size ? size : 1);
+	p = clear ? env_calloc(&s->env, size) : env_alloc(&s->env, size);
 	if (!p)
 		return NULL;
 	s->mem_in_use += size;
@@ -78,7 +121,22 @@ void sf_mem_free(sf_stack *s, void *p, size_t size)
 	if (!p)
 		return;
 	s->mem_in_use -= size;
-	free(p);
+	env_free(&s->env, p, size);
+}
+
+/* The handle table and the timer heap grow by doubling. Not part of in_use
+ * (they are stack tables, like the hash buckets). */
+void *sf_table_grow(sf_stack *s, void *p, size_t old_size, size_t new_size)
+{
+	void *q;
+
+	q = env_alloc(&s->env, new_size);
+	if (!q)
+		return NULL;
+	if (p && old_size)
+		memcpy(q, p, old_size < new_size ? old_size : new_size);
+	env_free(&s->env, p, old_size);
+	return q;
 }
 
 /* ---- Creation ---- */
@@ -86,9 +144,31 @@ void sf_mem_free(sf_stack *s, void *p, size_t size)
 /* The stack's own fixed tables (hash buckets, scratch, handle table) are not
  * part of in_use, which the header defines as control blocks + buffers: after
  * every connection is gone, in_use is exactly 0. */
-static void *stack_table(size_t size)
+static void *stack_table(const sf_stack *s, size_t size)
 {
-	return calloc(1, size);
+	return env_calloc(&s->env, size);
+}
+
+static size_t hash_bytes(const sf_stack *s)
+{
+	return ((size_t)s->hash_mask + 1) * sizeof(sf_node *);
+}
+
+static size_t ports_bytes(const sf_stack *s)
+{
+	return ((size_t)s->port_mask + 1) * sizeof(sf_conn *);
+}
+
+/* Frees what sf_stack_new() and sf_stack_scratch() made (the tables and the
+ * stack itself), through the allocator that made them. */
+static void stack_release(sf_stack *s)
+{
+	sf_env env = s->env;
+
+	env_free(&env, s->hash, hash_bytes(s));
+	env_free(&env, s->ports, ports_bytes(s));
+	env_free(&env, s->scratch, SF_MAX_PACKET + 1);
+	env_free(&env, s, sizeof(*s));
 }
 
 /* The smallest power of two >= n, within [lo, hi] (both powers of two). */
@@ -120,12 +200,21 @@ static void size_tables(sf_stack *s)
 
 SF_API sf_stack *sf_stack_new(const sf_config *cfg, const sf_env *env)
 {
-	sf_stack *s = calloc(1, sizeof(*s));
+	sf_env e = *env;
+	sf_stack *s;
 
+	/* A host gives both allocator callbacks or neither. */
+	if (!e.alloc != !e.free)
+		return NULL;
+	if (!e.alloc) {
+		e.alloc = sys_alloc;
+		e.free = sys_free;
+	}
+	s = env_calloc(&e, sizeof(*s));
 	if (!s)
 		return NULL;
 	s->cfg = *cfg;
-	s->env = *env;
+	s->env = e;
 	s->next_conn_id = 1;
 	if (s->cfg.ephemeral_lo == 0 || s->cfg.ephemeral_hi < s->cfg.ephemeral_lo) {
 		s->cfg.ephemeral_lo = 32768;
@@ -139,17 +228,14 @@ SF_API sf_stack *sf_stack_new(const sf_config *cfg, const sf_env *env)
 	if (s->cfg.rto_max < s->cfg.rto_initial)
 		s->cfg.rto_max = s->cfg.rto_initial;
 	size_tables(s);
-	s->hash = stack_table(((size_t)s->hash_mask + 1) * sizeof(sf_node *));
-	s->ports = stack_table(((size_t)s->port_mask + 1) * sizeof(sf_conn *));
+	s->hash = stack_table(s, hash_bytes(s));
+	s->ports = stack_table(s, ports_bytes(s));
 	/* The scratch buffer comes with the first ring (sf_stack_scratch). */
 	if (!s->hash || !s->ports)
 		goto fail;
 	return s;
 fail:
-	free(s->hash);
-	free(s->ports);
-	free(s->scratch);
-	free(s);
+	stack_release(s);
 	return NULL;
 }
 
@@ -162,7 +248,7 @@ fail:
 int sf_stack_scratch(sf_stack *s)
 {
 	if (!s->scratch)
-		s->scratch = malloc(SF_MAX_PACKET + 1);
+		s->scratch = env_alloc(&s->env, SF_MAX_PACKET + 1);
 	return s->scratch ? 0 : -1;
 }
 
@@ -173,12 +259,9 @@ SF_API void sf_stack_free(sf_stack *s)
 		return;
 	while (s->head)
 		sf_conn_free(s, s->head);
-	free(s->handles);
-	free(s->heap);
-	free(s->ports);
-	free(s->hash);
-	free(s->scratch);
-	free(s);
+	env_free(&s->env, s->handles, (size_t)s->nhandles * sizeof(*s->handles));
+	env_free(&s->env, s->heap, (size_t)s->heap_cap * sizeof(*s->heap));
+	stack_release(s);
 }
 
 /* ---- Time ---- */

@@ -119,7 +119,7 @@ typedef struct sf_conn {
 	bool reuseaddr, keepalive, nodelay;
 	bool in_accept_queue;
 	bool used;                    /* has left CLOSED before (a new open gets a new id) */
-	bool connected;               /* reached ESTABLISHED once (Linux SS_CONNECTED) */
+	bool connected;               /* reached a synchronized state once (Linux SS_CONNECTED) */
 
 	/* Send sequence variables (RFC 9293 §3.3.1). */
 	uint32_t iss, snd_una, snd_nxt, snd_wnd, snd_wl1, snd_wl2, max_snd_wnd;
@@ -217,6 +217,9 @@ void *sf_mem_alloc(sf_stack *s, size_t size);
  * written). */
 void *sf_mem_alloc_buf(sf_stack *s, size_t size);
 void sf_mem_free(sf_stack *s, void *p, size_t size);
+/* realloc() for the stack's growing tables (handles, timer heap), through the
+ * host's allocator: the first old_size octets move; NULL leaves p as it was. */
+void *sf_table_grow(sf_stack *s, void *p, size_t old_size, size_t new_size);
 bool sf_mem_allows(const sf_stack *s, size_t size);
 /* Make s->scratch if there is none yet: 0, or -1 out of memory. */
 int sf_stack_scratch(sf_stack *s);

@@ -104,7 +104,7 @@ static bool heap_reserve(sf_stack *s)
 	if (s->heap_len < s->heap_cap)
 		return true;
 	cap = s->heap_cap ? 2 * s->heap_cap : 64;
-	t = realloc(s->heap, cap * sizeof(*t));
+	t = sf_table_grow(s, s->heap, (size_t)s->heap_cap * sizeof(*t), (size_t)cap * sizeof(*t));
 	if (!t)
 		return false;
 	s->heap = t;

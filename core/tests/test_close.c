@@ -32,15 +32,207 @@ static void test_established_close_active(void)
 	h_free(h);
 }
 
-/* RFC9293:U-17/U-18: FIN-WAIT-1 + FIN with the ACK of our FIN -> TIME-WAIT. */
+/* The segment just sent made exactly one state change, from -> to (cause). */
+static void assert_one_change(const harness *h, size_t before, sf_state from, sf_state to,
+			      sf_cause cause)
+{
+	ASSERT_EQ(h->ntrans, before + 1);
+	ASSERT_EQ(h->trans[before].from, from);
+	ASSERT_EQ(h->trans[before].to, to);
+	ASSERT_EQ(h->trans[before].cause, cause);
+}
+
+/* RFC 9293 Figure 5, Note 2, and §3.10.7.4, eighth step, FIN-WAIT-1: "If
+ * our FIN has been ACKed (perhaps in this segment), then enter TIME-WAIT".
+ * One segment that acknowledges our FIN and carries the peer's is one
+ * change, FIN-WAIT-1 -> TIME-WAIT (U-17, U-18), with no FIN-WAIT-2 between. */
 static void test_fin_wait_1_fin_ack_time_wait(void)
 {
 	harness *h = h_new();
+	size_t before;
 
 	fin_wait_1(h);
+	before = h->ntrans;
+	SEND(h, .flags = SF_FIN | SF_ACK, .seq = PEER_ISS + 1, .ack = STACK_ISS + 2);
+	EXPECT(h, .flags = SF_ACK, .seq = STACK_ISS + 2, .ack = PEER_ISS + 2);
+	EXPECT_NONE(h);
+	assert_one_change(h, before, SF_FIN_WAIT_1, SF_TIME_WAIT, SF_CAUSE_RCV_FIN);
+	ASSERT(!h_saw(h, SF_FIN_WAIT_1, SF_FIN_WAIT_2, SF_CAUSE_RCV_ACK));
+	ASSERT_EQ(h_state(h, h->sd), SF_TIME_WAIT);
+	ASSERT_EQ(h_info(h, h->sd).snd_una, STACK_ISS + 2);
+	ASSERT_EQ(h_info(h, h->sd).rcv_nxt, PEER_ISS + 2);
+	h_free(h);
+}
+
+/* Note 2 with the handle open and keep-alive on: TIME-WAIT's only timer is
+ * 2*MSL from the FIN; neither the keep-alive nor any FIN-WAIT-2 timeout
+ * comes along (RFC9293:MUST-13; §3.10.7.4 "turn off the other timers"). */
+static void test_fin_wait_1_fin_ack_timers(void)
+{
+	sf_config cfg;
+	harness *h;
+	uint64_t t;
+
+	sf_config_default(&cfg);
+	cfg.fin_wait_2 = 30 * SEC;
+	h = h_new_cfg(&cfg);
+	established(h);
+	ASSERT_EQ(sf_setsockopt(h->stack, h->sd, SF_SO_KEEPALIVE, 1), 0);
+	ASSERT_EQ(sf_setsockopt(h->stack, h->sd, SF_TCP_KEEPIDLE, 10), 0);
+	ASSERT_EQ(sf_shutdown(h->stack, h->sd, SF_SHUT_WR), 0);
+	EXPECT(h, .flags = SF_FIN | SF_ACK, .seq = STACK_ISS + 1, .ack = PEER_ISS + 1);
+	h_advance(h, 100 * MS);
+	t = sf_now(h->stack);
 	SEND(h, .flags = SF_FIN | SF_ACK, .seq = PEER_ISS + 1, .ack = STACK_ISS + 2);
 	EXPECT(h, .flags = SF_ACK, .seq = STACK_ISS + 2, .ack = PEER_ISS + 2);
 	ASSERT_EQ(h_state(h, h->sd), SF_TIME_WAIT);
+	ASSERT_EQ(h_info(h, h->sd).next_timer, t + 60 * SEC);
+	ASSERT_EQ(sf_next_timer(h->stack), t + 60 * SEC);
+	h_tick(h, t + 60 * SEC - 1);
+	EXPECT_NONE(h);
+	ASSERT_EQ(h_state(h, h->sd), SF_TIME_WAIT);
+	h_tick(h, t + 60 * SEC);
+	ASSERT(h_saw(h, SF_TIME_WAIT, SF_CLOSED, SF_CAUSE_TIMEOUT_TIME_WAIT));
+	EXPECT_NONE(h);
+	h_free(h);
+}
+
+/* Note 2 for an orphan (after close()): the FIN-WAIT-2 timeout (30 s here)
+ * must not leak into TIME-WAIT, which lasts its full 60 s (seed 6, seed 4). */
+static void test_fin_wait_1_fin_ack_orphan(void)
+{
+	sf_config cfg;
+	harness *h;
+	sf_mem_info m;
+	size_t before;
+	uint64_t t;
+
+	sf_config_default(&cfg);
+	cfg.fin_wait_2 = 30 * SEC;
+	h = h_new_cfg(&cfg);
+	established(h);
+	ASSERT_EQ(sf_close(h->stack, h->sd), 0);
+	EXPECT(h, .flags = SF_FIN | SF_ACK, .seq = STACK_ISS + 1, .ack = PEER_ISS + 1);
+	t = sf_now(h->stack);
+	before = h->ntrans;
+	SEND(h, .flags = SF_FIN | SF_ACK, .seq = PEER_ISS + 1, .ack = STACK_ISS + 2);
+	EXPECT(h, .flags = SF_ACK, .seq = STACK_ISS + 2, .ack = PEER_ISS + 2);
+	assert_one_change(h, before, SF_FIN_WAIT_1, SF_TIME_WAIT, SF_CAUSE_RCV_FIN);
+	ASSERT_EQ(sf_next_timer(h->stack), t + 60 * SEC);
+	h_tick(h, t + 30 * SEC);
+	sf_get_mem(h->stack, &m);
+	ASSERT_EQ(m.connections, 2); /* the listener and the TIME-WAIT orphan */
+	ASSERT(!h_saw(h, SF_FIN_WAIT_2, SF_CLOSED, SF_CAUSE_TIMEOUT_FIN_WAIT_2));
+	h_tick(h, t + 60 * SEC);
+	ASSERT(h_saw(h, SF_TIME_WAIT, SF_CLOSED, SF_CAUSE_TIMEOUT_TIME_WAIT));
+	sf_get_mem(h->stack, &m);
+	ASSERT_EQ(m.connections, 1);
+	EXPECT_NONE(h);
+	h_free(h);
+}
+
+/* Note 2 with text: data, FIN and the ACK of our FIN in one segment. The
+ * text is delivered, the ACK covers text and FIN, one change. */
+static void test_fin_wait_1_data_fin_ack_time_wait(void)
+{
+	harness *h = h_new();
+	char buf[8];
+	size_t before;
+
+	fin_wait_1(h);
+	before = h->ntrans;
+	SEND(h, .flags = SF_FIN | SF_ACK, .seq = PEER_ISS + 1, .ack = STACK_ISS + 2, .data = "bye");
+	EXPECT(h, .flags = SF_ACK, .seq = STACK_ISS + 2, .ack = PEER_ISS + 5);
+	EXPECT_NONE(h);
+	assert_one_change(h, before, SF_FIN_WAIT_1, SF_TIME_WAIT, SF_CAUSE_RCV_FIN);
+	ASSERT_EQ(sf_recv(h->stack, h->sd, buf, sizeof(buf)), 3);
+	ASSERT_MEM_EQ(buf, "bye", 3);
+	ASSERT_EQ(sf_recv(h->stack, h->sd, buf, sizeof(buf)), 0);
+	h_free(h);
+}
+
+/* The ACK of our FIN with a FIN that is not in sequence yet (beyond
+ * RCV.NXT): the FIN is not taken, so the segment only moves FIN-WAIT-1 ->
+ * FIN-WAIT-2 (U-18); the data that fills the gap then brings the waiting FIN
+ * in, FIN-WAIT-2 -> TIME-WAIT (U-17, MAY-13). */
+static void test_fin_wait_1_ack_fin_out_of_order(void)
+{
+	harness *h = h_new();
+	size_t before;
+
+	fin_wait_1(h);
+	before = h->ntrans;
+	SEND(h, .flags = SF_FIN | SF_ACK, .seq = PEER_ISS + 4, .ack = STACK_ISS + 2);
+	EXPECT(h, .flags = SF_ACK, .seq = STACK_ISS + 2, .ack = PEER_ISS + 1);
+	EXPECT_NONE(h);
+	assert_one_change(h, before, SF_FIN_WAIT_1, SF_FIN_WAIT_2, SF_CAUSE_RCV_ACK);
+	before = h->ntrans;
+	SEND(h, .flags = SF_ACK, .seq = PEER_ISS + 1, .ack = STACK_ISS + 2, .data = "abc");
+	EXPECT(h, .flags = SF_ACK, .seq = STACK_ISS + 2, .ack = PEER_ISS + 5);
+	EXPECT_NONE(h);
+	assert_one_change(h, before, SF_FIN_WAIT_2, SF_TIME_WAIT, SF_CAUSE_RCV_FIN);
+	h_free(h);
+}
+
+/* Note 2 through a waiting FIN: a bare FIN beyond RCV.NXT waits in
+ * FIN-WAIT-1; one segment then fills the gap and acknowledges our FIN, so
+ * the waiting FIN is taken with our FIN acknowledged: FIN-WAIT-1 ->
+ * TIME-WAIT in one change. */
+static void test_fin_wait_1_gap_filled_with_ack_time_wait(void)
+{
+	harness *h = h_new();
+	size_t before;
+
+	fin_wait_1(h);
+	before = h->ntrans;
+	SEND(h, .flags = SF_FIN | SF_ACK, .seq = PEER_ISS + 4, .ack = STACK_ISS + 1);
+	EXPECT(h, .flags = SF_ACK, .seq = STACK_ISS + 2, .ack = PEER_ISS + 1);
+	ASSERT_EQ(h->ntrans, before);
+	ASSERT_EQ(h_state(h, h->sd), SF_FIN_WAIT_1);
+	SEND(h, .flags = SF_ACK, .seq = PEER_ISS + 1, .ack = STACK_ISS + 2, .data = "abc");
+	EXPECT(h, .flags = SF_ACK, .seq = STACK_ISS + 2, .ack = PEER_ISS + 5);
+	EXPECT_NONE(h);
+	assert_one_change(h, before, SF_FIN_WAIT_1, SF_TIME_WAIT, SF_CAUSE_RCV_FIN);
+	h_free(h);
+}
+
+/* The ACK of our FIN with a FIN whose text the receive buffer cannot take
+ * whole: the FIN is not in sequence after the text step, so FIN-WAIT-2. */
+static void test_fin_wait_1_ack_fin_text_trimmed(void)
+{
+	harness *h = h_new();
+	static char big[70000];
+	size_t before;
+
+	memset(big, 'x', sizeof(big));
+	fin_wait_1(h);
+	before = h->ntrans;
+	SEND(h, .flags = SF_FIN | SF_ACK, .seq = PEER_ISS + 1, .ack = STACK_ISS + 2, .data = big,
+	     .len = 65536);
+	EXPECT(h, .flags = SF_ACK, .seq = STACK_ISS + 2, .ack = PEER_ISS + 1 + 65535);
+	EXPECT_NONE(h);
+	assert_one_change(h, before, SF_FIN_WAIT_1, SF_FIN_WAIT_2, SF_CAUSE_RCV_ACK);
+	h_free(h);
+}
+
+/* RFC9293:SHLD-3 in FIN-WAIT-1: data after close() on the segment that
+ * acknowledges our FIN. The acknowledgement is taken first (FIN-WAIT-2), then
+ * the data resets the connection, as before Note 2 was followed. */
+static void test_fin_wait_1_ack_data_after_close_rst(void)
+{
+	harness *h = h_new();
+	size_t before;
+
+	established(h);
+	ASSERT_EQ(sf_close(h->stack, h->sd), 0);
+	EXPECT(h, .flags = SF_FIN | SF_ACK, .seq = STACK_ISS + 1, .ack = PEER_ISS + 1);
+	before = h->ntrans;
+	SEND(h, .flags = SF_ACK, .seq = PEER_ISS + 1, .ack = STACK_ISS + 2, .data = "late");
+	EXPECT(h, .flags = SF_RST, .seq = STACK_ISS + 2);
+	EXPECT_NONE(h);
+	ASSERT_EQ(h->ntrans, before + 2);
+	ASSERT(h_saw(h, SF_FIN_WAIT_1, SF_FIN_WAIT_2, SF_CAUSE_RCV_ACK));
+	ASSERT(h_saw(h, SF_FIN_WAIT_2, SF_CLOSED, SF_CAUSE_RCV_DATA));
 	h_free(h);
 }
 
@@ -336,6 +528,13 @@ int main(void)
 {
 	RUN_TEST(test_established_close_active);
 	RUN_TEST(test_fin_wait_1_fin_ack_time_wait);
+	RUN_TEST(test_fin_wait_1_fin_ack_timers);
+	RUN_TEST(test_fin_wait_1_fin_ack_orphan);
+	RUN_TEST(test_fin_wait_1_data_fin_ack_time_wait);
+	RUN_TEST(test_fin_wait_1_ack_fin_out_of_order);
+	RUN_TEST(test_fin_wait_1_gap_filled_with_ack_time_wait);
+	RUN_TEST(test_fin_wait_1_ack_fin_text_trimmed);
+	RUN_TEST(test_fin_wait_1_ack_data_after_close_rst);
 	RUN_TEST(test_closing_ack_time_wait);
 	RUN_TEST(test_closing_timeout_fin_retransmitted);
 	RUN_TEST(test_close_wait_close_passive);

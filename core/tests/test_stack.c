@@ -48,6 +48,11 @@ static void test_stack_transition_table(void)
 	ASSERT(sf_transition_legal(SF_SYN_RECEIVED, SF_LISTEN, SF_CAUSE_RCV_RST));
 	ASSERT(sf_transition_legal(SF_FIN_WAIT_1, SF_CLOSING, SF_CAUSE_RCV_FIN));
 	ASSERT(sf_transition_legal(SF_TIME_WAIT, SF_CLOSED, SF_CAUSE_TIMEOUT_TIME_WAIT));
+	/* Figure 5's two rarer edges: OPEN in LISTEN (§3.10.1) and Note 2. */
+	ASSERT(sf_transition_legal(SF_LISTEN, SF_SYN_SENT, SF_CAUSE_OPEN_ACTIVE));
+	ASSERT(sf_transition_legal(SF_FIN_WAIT_1, SF_TIME_WAIT, SF_CAUSE_RCV_FIN));
+	ASSERT(!sf_transition_legal(SF_FIN_WAIT_1, SF_TIME_WAIT, SF_CAUSE_RCV_ACK));
+	ASSERT(!sf_transition_legal(SF_LISTEN, SF_SYN_SENT, SF_CAUSE_RCV_SYN));
 	ASSERT(!sf_transition_legal(SF_CLOSED, SF_ESTABLISHED, SF_CAUSE_RCV_ACK));
 	ASSERT(!sf_transition_legal(SF_LISTEN, SF_ESTABLISHED, SF_CAUSE_RCV_ACK));
 	ASSERT(!sf_transition_legal(SF_ESTABLISHED, SF_TIME_WAIT, SF_CAUSE_RCV_FIN));

@@ -3,6 +3,8 @@
  * (seed 8, MUST-10/11), losses in the handshake (seed 13), the old duplicate
  * SYN (seed 14), U-6..U-9, RFC5961:3.2-d and the SYN retransmission give-up.
  */
+#include <string.h>
+
 #include "harness.h"
 
 /* Seed 2: connect sends SYN seq=x; SYN-ACK ack=x+1 -> ESTABLISHED, answered
@@ -409,6 +411,40 @@ static void test_syn_received_unacceptable_ack(void)
 	h_free(h);
 }
 
+/* Found by the active_open fuzz target (oracle stream-integrity; input kept
+ * as corpora/active_open/regression-reopen-after-close): a close in
+ * SYN-RECEIVED after a simultaneous open, data and FIN from the peer, then
+ * TIME-WAIT -> CLOSED. The socket got past the handshake, so it stays
+ * connected (Linux SS_CONNECTING/SS_CONNECTED): listen() and connect() are
+ * refused, and the data it still holds is read as the old connection's,
+ * never as a new one's (RFC9293:MUST-13 ends the connection, not the
+ * socket's unread data). */
+static void test_syn_received_close_then_reopen_refused(void)
+{
+	harness *h = h_new();
+	sf_endpoint peer = { .addr = h->peer_addr, .port = PEER_PORT };
+	char buf[16];
+
+	syn_sent(h);
+	SEND(h, .flags = SF_SYN, .seq = PEER_ISS);
+	EXPECT(h, .flags = SF_SYN | SF_ACK, .seq = STACK_ISS, .ack = PEER_ISS + 1, .mss = 1460);
+	ASSERT_EQ(sf_shutdown(h->stack, h->sd, SF_SHUT_WR), 0);
+	ASSERT_EQ(h_state(h, h->sd), SF_FIN_WAIT_1);
+	h_clear(h);
+	SEND(h, .flags = SF_FIN | SF_ACK, .seq = PEER_ISS + 1, .ack = STACK_ISS + 1, .data = "old");
+	h_clear(h);
+	SEND(h, .flags = SF_ACK, .seq = PEER_ISS + 5, .ack = STACK_ISS + 2);
+	ASSERT_EQ(h_state(h, h->sd), SF_TIME_WAIT);
+	h_advance(h, 60 * SEC);
+	ASSERT_EQ(h_state(h, h->sd), SF_CLOSED);
+	ASSERT_EQ(sf_listen(h->stack, h->sd, 4), -EINVAL);
+	ASSERT_EQ(sf_connect(h->stack, h->sd, &peer), -EISCONN);
+	ASSERT_EQ(sf_recv(h->stack, h->sd, buf, sizeof buf), 3);
+	ASSERT_EQ(memcmp(buf, "old", 3), 0);
+	ASSERT_EQ(sf_recv(h->stack, h->sd, buf, sizeof buf), 0);
+	h_free(h);
+}
+
 int main(void)
 {
 	RUN_TEST(test_syn_sent_syn_ack_established);
@@ -421,6 +457,7 @@ int main(void)
 	RUN_TEST(test_syn_sent_syn_simultaneous_open);
 	RUN_TEST(test_syn_received_ack_simultaneous_open);
 	RUN_TEST(test_syn_received_rst_active_refused);
+	RUN_TEST(test_syn_received_close_then_reopen_refused);
 	RUN_TEST(test_syn_sent_timeout_lost_syn);
 	RUN_TEST(test_syn_sent_timeout_give_up);
 	RUN_TEST(test_syn_sent_timeout_syncnt);

@@ -240,6 +240,9 @@ void fz_setup_default(fz_setup *s)
 	s->cfg.max_time_wait = 32;
 	s->cfg.max_connections = 128;
 	s->cfg.mem_limit = 8u << 20;
+	/* connect() on a listener is RFC 9293's LISTEN -> SYN-SENT (§3.10.1),
+	 * an edge of Figure 5 the fuzzers should take (EDGES, core/README.md). */
+	s->cfg.listen_active_open = true;
 	/* Wraps 1000 bytes after the first ISN. */
 	s->isn_base = 0xfffffc18u;
 	/* SYNFIN_FUZZ_TRACE=1 traces inside any build, libFuzzer's included. */
@@ -285,6 +288,104 @@ static void fz_output(void *ctx, const sf_segment *seg)
 	}
 }
 
+/* ---- The engine's memory ---- */
+
+/*
+ * The engine's blocks (sf_env alloc/free) come from a per-harness arena
+ * instead of ASan's allocator, whose malloc, free and quarantine were a
+ * quarter of the cost of a short input. What ASan's allocator found still
+ * gets found:
+ *
+ *   - each block is unpoisoned to exactly its size and sits between
+ *     poisoned octets (its header before it, at least FZ_HEAP_GAP after
+ *     it), so reads and writes past either end are use-after-poison;
+ *   - a freed block is poisoned again and never handed out again within the
+ *     same input, so a use after free is use-after-poison too;
+ *   - a double free, a free of something that is not a block start and a
+ *     free with another size than the block's (the engine's memory
+ *     accounting is off) fail the "memory" oracle at once;
+ *   - a block still held when the stack is freed is a leak: fz_free() fails
+ *     the "memory" oracle (LeakSanitizer does not see the arena).
+ *
+ * Fresh blocks get 0xbe in their first 4 KiB like ASan's malloc
+ * (malloc_fill_byte, max_malloc_fill_size), so a read of a never-written
+ * octet does not depend on the input run before. Every input starts at the
+ * arena's beginning: a rerun gets the same addresses. Past the arena's end,
+ * blocks come from malloc().
+ */
+#define FZ_HEAP_GAP 16u
+#define FZ_HEAP_FILL 4096u
+#define FZ_BLOCK_LIVE 0x4c495645u  /* "LIVE" */
+#define FZ_BLOCK_FREED 0x46524545u /* "FREE" */
+
+typedef struct fz_block {
+	uint64_t size;
+	uint32_t magic;
+	uint32_t unused;
+} fz_block;
+
+static size_t heap_round(size_t n)
+{
+	return (n + 15) & ~(size_t)15;
+}
+
+static bool in_heap(const fz_harness *h, const void *p)
+{
+	uintptr_t a = (uintptr_t)p, base = (uintptr_t)h->heap;
+	return a >= base && a < base + FZ_HEAP_ARENA;
+}
+
+void *fz_heap_alloc(void *ctx, size_t size)
+{
+	fz_harness *h = ctx;
+	size_t span = sizeof(fz_block) + heap_round(size) + FZ_HEAP_GAP;
+	uint8_t *p;
+	if (size > FZ_HEAP_ARENA || h->heap_off + span > FZ_HEAP_ARENA) {
+		p = malloc(size);
+		if (p)
+			h->heap_live++;
+		return p;
+	}
+	fz_block *b = (fz_block *)(h->heap + h->heap_off);
+	h->heap_off += span;
+	ASAN_UNPOISON_MEMORY_REGION(b, sizeof *b);
+	b->size = size;
+	b->magic = FZ_BLOCK_LIVE;
+	ASAN_POISON_MEMORY_REGION(b, sizeof *b);
+	p = (uint8_t *)(b + 1);
+	ASAN_UNPOISON_MEMORY_REGION(p, size);
+	memset(p, 0xbe, size < FZ_HEAP_FILL ? size : FZ_HEAP_FILL);
+	h->heap_live++;
+	return p;
+}
+
+void fz_heap_free(void *ctx, void *ptr, size_t size)
+{
+	fz_harness *h = ctx;
+	if (!in_heap(h, ptr)) {
+		free(ptr);
+		h->heap_live--;
+		return;
+	}
+	if (((uintptr_t)ptr & 15) != 0 || (uint8_t *)ptr < h->heap + sizeof(fz_block))
+		fz_fail(h, "memory", "the engine freed %p, which is not the start of a block", ptr);
+	fz_block *b = (fz_block *)ptr - 1;
+	ASAN_UNPOISON_MEMORY_REGION(b, sizeof *b);
+	fz_block was = *b;
+	b->magic = FZ_BLOCK_FREED;
+	ASAN_POISON_MEMORY_REGION(b, sizeof *b);
+	if (was.magic == FZ_BLOCK_FREED)
+		fz_fail(h, "memory", "the engine freed a block of %zu octets twice", size);
+	if (was.magic != FZ_BLOCK_LIVE)
+		fz_fail(h, "memory", "the engine freed %p, which is not the start of a block", ptr);
+	if (was.size != size)
+		fz_fail(h, "memory",
+			"the engine freed a block of %llu octets as %zu octets (its memory accounting is off)",
+			(unsigned long long)was.size, size);
+	ASAN_POISON_MEMORY_REGION(ptr, heap_round(size));
+	h->heap_live--;
+}
+
 /*
  * The harness's own memory (tables and scratch buffers) is kept from one
  * input to the next: allocating and freeing it per input was a fifth of the
@@ -307,9 +408,13 @@ static fz_harness *harness_alloc(void)
 	h->payload = malloc(SF_MAX_PACKET);
 	h->recvbuf = malloc(SF_MAX_PACKET);
 	h->arena = malloc(FZ_PKT_ARENA);
-	if (!h->last_out_payload || !h->pkt || !h->payload || !h->recvbuf || !h->arena)
+	/* 16-aligned like malloc's blocks: every block starts 16-aligned. */
+	h->heap = aligned_alloc(16, FZ_HEAP_ARENA);
+	if (!h->last_out_payload || !h->pkt || !h->payload || !h->recvbuf || !h->arena ||
+	    !h->heap)
 		return NULL;
 	ASAN_POISON_MEMORY_REGION(h->arena, FZ_PKT_ARENA);
+	ASAN_POISON_MEMORY_REGION(h->heap, FZ_HEAP_ARENA);
 	/* Room for the conn_ids of most inputs from the start: growing it
 	 * later would make the first run of an input differ from the next. */
 	h->by_id = grow(NULL, &h->capby_id, 256, sizeof *h->by_id);
@@ -334,6 +439,8 @@ static void harness_release(fz_harness *h)
 	free(h->recvbuf);
 	ASAN_UNPOISON_MEMORY_REGION(h->arena, FZ_PKT_ARENA);
 	free(h->arena);
+	ASAN_UNPOISON_MEMORY_REGION(h->heap, FZ_HEAP_ARENA);
+	free(h->heap);
 	free(h);
 }
 
@@ -358,6 +465,10 @@ fz_harness *fz_new(const fz_setup *s)
 	/* Every input places its packets from the arena's start, so that an
 	 * input run twice takes the same paths (AFL++'s stability). */
 	h->arena_off = 0;
+	/* The engine's blocks too (every block of the last input was freed and
+	 * poisoned, or fz_free() failed). */
+	h->heap_off = 0;
+	h->heap_live = 0;
 	h->out_payload_len = 0;
 	h->total_out = 0;
 	sf_env env = {
@@ -365,6 +476,8 @@ fz_harness *fz_new(const fz_setup *s)
 		.output = fz_output,
 		.on_state = fz_on_state,
 		.isn = {.next = fz_isn, .self = h},
+		.alloc = fz_heap_alloc,
+		.free = fz_heap_free,
 	};
 	h->stack = sf_stack_new(&s->cfg, &env);
 	if (!h->stack)
@@ -382,6 +495,12 @@ void fz_free(fz_harness *h)
 		return;
 	sf_stack_free(h->stack);
 	h->stack = NULL;
+	if (h->heap_live) {
+		h->describe = NULL;
+		snprintf(h->event_desc, sizeof h->event_desc, "sf_stack_free after the last event");
+		fz_fail(h, "memory", "%zu blocks of the engine are still held after sf_stack_free() (a leak)",
+			h->heap_live);
+	}
 	harness_release(h);
 }
 
@@ -476,6 +595,7 @@ static void end(fz_harness *h)
 		h->last_out.payload = h->last_out_payload;
 	}
 	fz_check_event(h);
+	fz_ref_after(h);
 	h->kind = FZ_EV_NONE;
 }
 
@@ -570,7 +690,7 @@ static void note_peer_segment(fz_harness *h, const sf_segment *p, bool raw)
 
 static void feed_packet(fz_harness *h, const uint8_t *pkt, size_t len, bool raw)
 {
-	if (sf_wire_parse(pkt, len, &h->in) == 0) {
+	if (fz_wire_parse(pkt, len, &h->in) == 0) {
 		h->in_valid = true;
 		note_peer_segment(h, &h->in, raw);
 	}
@@ -623,7 +743,8 @@ void fz_input(fz_harness *h, const sf_segment *seg, const sf_emit_faults *faults
 	fill_peer_payload(h, &s, len);
 
 	begin(h, FZ_EV_INPUT);
-	int n = sf_wire_emit(&s, faults, h->pkt, SF_MAX_PACKET);
+	fz_ref_before(h, &s);
+	int n = fz_wire_emit(&s, faults, h->pkt, SF_MAX_PACKET);
 	/* A segment that cannot be put on the wire (an impossible field
 	 * combination from a fuzz input) is an event where nothing arrives. */
 	if (n <= 0) {

@@ -29,7 +29,13 @@
  *   timers           after the clock moves, no timer is left due and unfired,
  *                    and timers never fire in an endless loop;
  *   api              results are in range (send/recv never report more than
- *                    asked, errors are negative errno values).
+ *                    asked, errors are negative errno values);
+ *   memory           every block the engine takes from the harness's arena
+ *                    (sf_env alloc/free) is given back once, with the size
+ *                    it was asked for, and none is held after
+ *                    sf_stack_free() (a leak; LeakSanitizer does not see
+ *                    the arena). Reads and writes outside a held block are
+ *                    ASan reports (use-after-poison), as with malloc.
  *
  * A failure prints one line naming the oracle and the event, then aborts, so
  * libFuzzer, AFL++ and the sanitizers all see a crash:

@@ -89,6 +89,19 @@ typedef struct fz_conn {
 /* Octets of the arena inbound packets are placed in (harness.c). */
 #define FZ_PKT_ARENA (1u << 20)
 
+/* Octets of the arena the engine's own blocks come from (harness.c,
+ * fz_heap_alloc): the stack's 8 MiB memory cap plus its tables. Past it, an
+ * input's blocks come from malloc(). */
+#define FZ_HEAP_ARENA (9u << 20)
+
+/* One connection as the reference oracle compares it (reference.c). */
+typedef struct fz_ref_snap {
+	bool valid;
+	uint32_t conn_id;
+	sf_state state;
+	uint32_t iss, snd_una, snd_nxt, snd_wnd, max_snd_wnd, rcv_nxt;
+} fz_ref_snap;
+
 /* A segment the engine sent during the current event. */
 typedef struct fz_out {
 	sf_segment seg;
@@ -136,11 +149,21 @@ struct fz_harness {
 	uint8_t *arena;
 	size_t arena_off;
 
+	/* Where the engine's blocks come from (sf_env alloc/free): FZ_HEAP_ARENA
+	 * octets, poisoned for ASan but the blocks the engine holds; each block
+	 * goes after the previous one and is never reused within an input.
+	 * heap_live counts the blocks the engine holds (arena or malloc()). */
+	uint8_t *heap;
+	size_t heap_off;
+	size_t heap_live;
+
 	/* Scratch buffers of SF_MAX_PACKET octets each, never zeroed: clearing
 	 * 256 KiB per input would cost more than running the input. */
 	uint8_t *pkt;
 	uint8_t *payload;
 	uint8_t *recvbuf;
+
+	fz_ref_snap ref_pre;         /* reference.c: the connection before the segment */
 };
 
 /* Bookkeeping (harness.c). */
@@ -148,6 +171,12 @@ fz_conn *fz_conn_get(fz_harness *h, uint32_t id);
 fz_conn *fz_conn_by_tuple(fz_harness *h, const sf_endpoint *local,
 			  const sf_endpoint *remote, uint32_t seq);
 fz_flow *fz_flow_get(fz_harness *h, const sf_endpoint *remote, uint16_t local_port);
+
+/* The engine's allocator (sf_env alloc/free, harness.c): blocks from the
+ * harness's arena; misuse fails the "memory" oracle. Exposed for the
+ * harness's own tests (targets/tests/test_heap.c). */
+void *fz_heap_alloc(void *ctx, size_t size);
+void fz_heap_free(void *ctx, void *ptr, size_t size);
 
 /* Checks (oracles.c). */
 void fz_on_state(void *ctx, uint32_t conn_id, sf_state from, sf_state to, sf_cause cause);
@@ -168,7 +197,23 @@ const char *fz_event_text(fz_harness *h);
 void fz_ref_opts_decode(const uint8_t *raw, size_t len, sf_tcp_options *o);
 void fz_check_opts_decode(fz_harness *h, const uint8_t *raw, size_t len, const sf_tcp_options *got);
 
+/* The harness's copy of the codec (codec.c): sf_wire_emit(),
+ * sf_wire_parse() and sf_wire_length() of core/src/wire.c, same source,
+ * without fuzzer instrumentation, for the harness's own emitting and
+ * re-parsing. */
+int fz_wire_emit(const sf_segment *seg, const sf_emit_faults *faults, uint8_t *buf, size_t cap);
+int fz_wire_parse(const uint8_t *pkt, size_t len, sf_segment *seg);
+size_t fz_wire_length(const sf_segment *seg);
+
 /* Short text for a segment, for messages: "S. seq 1 ack 2 win 100 len 0". */
 void fz_seg_text(const sf_segment *seg, char *buf, size_t cap);
+
+/* The reference oracle (reference.c): fz_ref_before() just before an
+ * inbound segment goes in, fz_ref_after() once the other oracles ran;
+ * fz_ref_judge() is the decision itself (for the harness's own tests). */
+void fz_ref_before(fz_harness *h, const sf_segment *seg);
+void fz_ref_after(fz_harness *h);
+void fz_ref_judge(fz_harness *h, const fz_ref_snap *pre, const fz_ref_snap *post,
+		  const sf_segment *in, uint64_t written);
 
 #endif /* SYNFIN_FUZZ_HARNESS_INTERNAL_H */

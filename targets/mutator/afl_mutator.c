@@ -1,8 +1,10 @@
 /*
  * The event mutator (event_mutator.h) as an AFL++ custom mutator library:
  *
- *   AFL_CUSTOM_MUTATOR_LIBRARY=<build>/targets/mutator/libsynfin_afl_event_mutator.so \
+ *   AFL_CUSTOM_MUTATOR_LIBRARY=<build>/targets/mutator/libsynfin_afl_mutator.so \
  *     afl-fuzz -i corpora/passive_open -o out -- <afl build>/targets/passive_open
+ *
+ * (`synfin fuzz --engine afl` does this for the scenario targets.)
  *
  * afl_custom_fuzz edits the input as events, and one time in eight splices
  * it with AFL's second input at event boundaries; AFL's havoc keeps running

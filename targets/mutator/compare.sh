@@ -1,14 +1,17 @@
 #!/bin/sh
-# Plain byte mutation against structure-aware mutation on one scenario
+# Plain byte mutation against the structure-aware mutator on one scenario
 # target, for the same time, from the same seed corpus, one core each, one
-# after the other (targets/MUTATOR.md has the numbers this printed).
+# after the other (targets/MUTATOR.md and targets/README.md have the numbers
+# this printed).
 #
 #   targets/mutator/compare.sh BUILD_DIR [SECONDS] [TARGET] [SEED]
 #
-# BUILD_DIR is a libFuzzer build (the libfuzzer preset's flags) that has
-# mutator/<TARGET>_structured and a byte-only baseline: mutator/<TARGET>_bytes
-# while the plain targets carry another custom mutator, else
-# targets/<TARGET> itself. Defaults: 180 s, passive_open, seed 1.
+# BUILD_DIR is a libFuzzer build (the libfuzzer preset's flags): its
+# targets/<TARGET> carries the mutator's hooks, and targets/mutator/
+# <TARGET>_bytes is the same target with libFuzzer's byte mutator only.
+# Defaults: 180 s, passive_open, seed 1. The seeds are corpora/<TARGET>
+# without the fuzz-* files (inputs earlier campaigns found), so that the
+# runs start from what the seed scripts give.
 #
 # Prints for each run its executions, findings (inputs that failed an
 # oracle: the run restarts after each) and when the first came, then
@@ -22,9 +25,8 @@
 # taken.
 #
 # SM_COMPARE_ALSO="name=binary ..." adds runs of other builds of the target
-# (e.g. record=build/libfuzzer/targets/passive_open, the target with another
-# custom mutator). Work files go to $SM_COMPARE_DIR (default
-# /tmp/synfin-mutator-compare).
+# (e.g. a wrapper that sets SYNFIN_MUTATOR_SOFT_LEN). Work files go to
+# $SM_COMPARE_DIR (default /tmp/synfin-mutator-compare).
 set -eu
 
 build=${1:?usage: compare.sh BUILD_DIR [SECONDS] [TARGET] [SEED]}
@@ -45,15 +47,20 @@ find_bin() {
 	return 1
 }
 
-structured=$(find_bin "$build/mutator/${target}_structured" "$build/targets/mutator/${target}_structured") || {
-	echo "compare.sh: no ${target}_structured under $build (a libFuzzer build with targets/mutator)" >&2
+events=$(find_bin "$build/targets/$target" "$build/$target") || {
+	echo "compare.sh: no $target under $build (a libFuzzer build)" >&2
 	exit 2
 }
-bytes=$(find_bin "$build/mutator/${target}_bytes" "$build/targets/mutator/${target}_bytes" \
-	"$build/synfin/targets/$target" "$build/targets/$target") || {
-	echo "compare.sh: no byte-only baseline for $target under $build" >&2
+bytes=$(find_bin "$build/targets/mutator/${target}_bytes" "$build/mutator/${target}_bytes") || {
+	echo "compare.sh: no byte-only baseline ${target}_bytes under $build (a libFuzzer build)" >&2
 	exit 2
 }
+# Without the hooks (SYNFIN_FUZZ_CUSTOM_MUTATOR=OFF) both would be the byte
+# mutator: refuse to compare that.
+if ! nm "$events" 2>/dev/null | grep -q ' T LLVMFuzzerCustomMutator$'; then
+	echo "compare.sh: $events has no LLVMFuzzerCustomMutator (SYNFIN_FUZZ_CUSTOM_MUTATOR=OFF?)" >&2
+	exit 2
+fi
 seeds="$root/corpora/$target"
 dict="$root/targets/$target.dict"
 [ -d "$seeds" ] || { echo "compare.sh: no seed corpus $seeds" >&2; exit 2; }
@@ -61,10 +68,16 @@ dict="$root/targets/$target.dict"
 rm -rf "$work"
 mkdir -p "$work/seeds"
 # The corpora change while others work: every run starts from one snapshot.
-cp "$seeds"/* "$work/seeds/"
+find "$seeds" -maxdepth 1 -type f ! -name 'fuzz-*' -exec cp {} "$work/seeds/" \;
 seeds="$work/seeds"
 
-flags="-seed=$seed -max_len=4096 -timeout=10 -print_final_stats=1"
+# The target's dictionary and its .options' max_len (default 4096), as
+# `synfin fuzz` runs it; SM_MAX_LEN overrides the length.
+opt_len=$(sed -n 's/^[[:space:]]*max_len[[:space:]]*=[[:space:]]*\([0-9][0-9]*\).*/\1/p' \
+	"$root/targets/$target.options" 2>/dev/null | head -n 1)
+max_len=${SM_MAX_LEN:-${opt_len:-4096}}
+flags="-seed=$seed -max_len=$max_len -timeout=10 -print_final_stats=1"
+[ -f "$dict" ] && flags="$flags -dict=$dict"
 
 # One process at a time, restarted after each finding (the engine may have
 # some) until the time is up, as `synfin fuzz --jobs 1` does: every run
@@ -82,7 +95,7 @@ run() { # name binary
 		# shellcheck disable=SC2086
 		"$2" $flags -max_total_time="$left" -artifact_prefix="$work/$1/" \
 			"$work/$1.corpus" "$seeds" >>"$work/$1.log" 2>&1 && break
-		if [ "$first" = - ] && ls "$work/$1" | grep -q .; then
+		if [ "$first" = - ] && [ -n "$(find "$work/$1" -type f)" ]; then
 			first=$(($(date +%s) - start))
 		fi
 	done
@@ -91,12 +104,12 @@ run() { # name binary
 
 final() { # name -> "execs findings first"
 	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$work/$1.log" | awk '{ s += $1 } END { print s + 0 }')
-	echo "$execs $(ls "$work/$1" | wc -l) $(cat "$work/$1.first")"
+	echo "$execs $(find "$work/$1" -type f | wc -l) $(cat "$work/$1.first")"
 }
 
 # The output folder holds only what a run added: replay it with the seeds.
 replay() { # corpus -> "cov ft" measured by the baseline binary
-	"$bytes" -runs=0 -max_len=4096 "$1" "$seeds" 2>&1 | sed -n 's/.*INITED cov: \([0-9]*\) ft: \([0-9]*\).*/\1 \2/p' | tail -1
+	"$bytes" -runs=0 -max_len="$max_len" "$1" "$seeds" 2>&1 | sed -n 's/.*INITED cov: \([0-9]*\) ft: \([0-9]*\).*/\1 \2/p' | tail -1
 }
 
 core_cov() { # corpus (+ seeds) -> line and branch coverage of core/src, or "-"
@@ -113,7 +126,7 @@ core_cov() { # corpus (+ seeds) -> line and branch coverage of core/src, or "-"
 	rm -rf "$d"
 }
 
-arms="bytes=$bytes structured=$structured ${SM_COMPARE_ALSO:-}"
+arms="bytes=$bytes events=$events ${SM_COMPARE_ALSO:-}"
 for arm in $arms; do
 	run "${arm%%=*}" "${arm#*=}"
 done
@@ -121,8 +134,9 @@ done
 printf '%-11s %9s %8s %6s   %-15s %s\n' mutator execs findings first "replayed cov ft" "core/src coverage"
 for arm in $arms; do
 	m=${arm%%=*}
+	# shellcheck disable=SC2046 # three numbers, split on purpose
 	set -- $(final "$m")
 	printf '%-11s %9s %8s %6s   %-15s %s\n' "$m" "$1" "$2" "$3" \
 		"$(replay "$work/$m.corpus")" "$(core_cov "$work/$m.corpus")"
 done
-echo "(target $target, $secs s each, libFuzzer -seed=$seed, $(ls "$seeds" | wc -l) seeds from corpora/$target)"
+echo "(target $target, $secs s each, libFuzzer -seed=$seed -max_len=$max_len, $(find "$seeds" -type f | wc -l) seeds from corpora/$target without fuzz-*)"

@@ -1,8 +1,9 @@
 /*
  * libFuzzer's custom mutator hooks for the scenario targets (passive_open,
- * active_open, listener), linked into the <target>_structured builds
- * (targets/mutator/CMakeLists.txt); nothing calls them, libFuzzer finds
- * them by name.
+ * active_open, listener), linked into those targets in libFuzzer builds
+ * (targets/mutator/CMakeLists.txt, cache option SYNFIN_FUZZ_CUSTOM_MUTATOR);
+ * nothing calls them, libFuzzer finds them by name. The same targets
+ * without them are built as <target>_bytes, the byte-mutator baseline.
  *
  * With a custom mutator defined, libFuzzer mutates only through it. A share
  * of the calls (SYNFIN_MUTATOR_BYTES_PERCENT, default 20) goes to

@@ -3,7 +3,11 @@
 # variables set as OSS-Fuzz sets them, once for libFuzzer and once for AFL++
 # (afl-clang-fast with libAFLDriver.a as $LIB_FUZZING_ENGINE). Checks that
 # $OUT holds every target, its seed corpus zip, dictionary and options, and
-# that every target runs its own seed corpus without a finding.
+# that every target runs its own seed corpus without a finding. The
+# structure-aware mutator (targets/MUTATOR.md) must be where each engine
+# uses it: linked into the scenario targets of the libFuzzer build (libFuzzer
+# reports finding LLVMFuzzerCustomMutator), and, for AFL++, in $OUT as
+# libsynfin_afl_mutator.so, which afl-fuzz loads and runs.
 #
 # The two $OUT folders stay in $SYNFIN_FUZZ_TMP for the fuzz smoke test
 # (fuzz_smoke.sh), which fuzzes with them for a few seconds.
@@ -63,7 +67,46 @@ check_out() {
 		fi
 		run_corpus "$engine" "$t"
 	done
+	check_mutator "$engine" "${targets[@]}"
 	echo "oss_fuzz_build: $engine: \$OUT holds ${#targets[@]} targets with seeds, dictionaries and options"
+}
+
+# The scenario targets whose inputs the structure-aware mutator edits.
+is_scenario() { [[ "$1" == passive_open || "$1" == active_open || "$1" == listener ]]; }
+
+check_mutator() {
+	local engine=$1 t lib="$tmp/afl/out/libsynfin_afl_mutator.so" dir
+	shift
+	if [[ "$engine" == libfuzzer ]]; then
+		for t in "$@"; do
+			is_scenario "$t" || continue
+			grep -q 'found LLVMFuzzerCustomMutator' "$tmp/$engine/seeds/$t.log" ||
+				fail "libfuzzer: $t was built without the structure-aware mutator's hooks"
+		done
+		return 0
+	fi
+	[[ -f "$lib" ]] || fail "afl: \$OUT/libsynfin_afl_mutator.so missing"
+	# afl-fuzz with the library and nothing else mutating, a few seconds on
+	# a few seeds: it must load, and find something (the queue entries it
+	# made are named after the mutation, ",synfin:<kind>"; from 8 seeds the
+	# first timer or option edit finds new coverage within a second).
+	dir="$tmp/afl/mutator-run"
+	rm -rf "$dir"
+	mkdir -p "$dir/in"
+	local seeds=("$tmp/afl/seeds/passive_open"/*)
+	[[ -f "${seeds[0]}" ]] || fail "afl: no seeds of passive_open to run the mutator on"
+	cp "${seeds[@]:0:8}" "$dir/in/"
+	AFL_CUSTOM_MUTATOR_LIBRARY="$lib" AFL_CUSTOM_MUTATOR_ONLY=1 \
+		ASAN_OPTIONS=abort_on_error=1:symbolize=0:detect_leaks=0 \
+		UBSAN_OPTIONS=halt_on_error=1:abort_on_error=1:symbolize=0 \
+		AFL_NO_UI=1 AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_NO_AFFINITY=1 \
+		AFL_IGNORE_SEED_PROBLEMS=1 \
+		afl-fuzz -i "$dir/in" -o "$dir/out" -V 8 -t 1000 -- "$tmp/afl/out/passive_open" \
+		>"$dir/log" 2>&1 || { tail -n 20 "$dir/log" >&2; fail "afl-fuzz could not run with $lib"; }
+	grep -q 'installed successfully' "$dir/log" || fail "afl-fuzz did not load $lib (log: $dir/log)"
+	[[ -f "$dir/out/default/fuzzer_stats" ]] || fail "afl-fuzz with $lib left no statistics"
+	[[ -n "$(find "$dir/out/default/queue" -name '*synfin:*' -print -quit)" ]] ||
+		fail "afl-fuzz with $lib queued no input of the mutator's (log: $dir/log)"
 }
 
 # Each target replays its seed corpus, the way the fuzzing engine runs inputs.

@@ -270,6 +270,137 @@ static void send_more_than_asked(void)
 	fz_check_result(h, "send", -100000);
 }
 
+/* ---- The reference oracle (reference.c) ----
+ *
+ * Each fault is a before/after pair of one connection as a broken engine
+ * would leave it, judged by fz_ref_judge() (what fz_ref_after() calls with
+ * the engine's own snapshots); the planted bugs of targets/planted/ show the
+ * same checks firing on a real broken engine. */
+
+static fz_ref_snap ref_snap(sf_state state)
+{
+	fz_ref_snap s = {
+		.valid = true, .conn_id = 9, .state = state, .iss = 1000, .snd_una = 1001,
+		.snd_nxt = 1001, .snd_wnd = 5000, .max_snd_wnd = 5000, .rcv_nxt = 7001,
+	};
+	return s;
+}
+
+static sf_segment ref_segment(uint8_t flags, uint32_t seq, uint32_t ack)
+{
+	sf_segment s;
+	memset(&s, 0, sizeof s);
+	s.flags = flags;
+	s.seq = seq;
+	s.ack = ack;
+	return s;
+}
+
+/* RFC5961:4.2: a SYN in ESTABLISHED that reset the connection. */
+static void ref_syn_resets(void)
+{
+	fz_harness *h = harness();
+	fz_ref_snap pre = ref_snap(SF_ESTABLISHED), post = {0};
+	sf_segment syn = ref_segment(SF_SYN, 7001, 0);
+	fz_ref_judge(h, &pre, &post, &syn, 0);
+}
+
+/* RFC5961:4.2: a SYN in CLOSE-WAIT whose data was taken. */
+static void ref_syn_data_taken(void)
+{
+	fz_harness *h = harness();
+	fz_ref_snap pre = ref_snap(SF_CLOSE_WAIT), post = pre;
+	post.rcv_nxt += 10;
+	sf_segment syn = ref_segment(SF_SYN | SF_ACK, 7001, 1001);
+	fz_ref_judge(h, &pre, &post, &syn, 0);
+}
+
+/* RFC5961:5.2: data taken from a segment whose ACK is older than
+ * SND.UNA - MAX.SND.WND. */
+static void ref_old_ack_data(void)
+{
+	fz_harness *h = harness();
+	fz_ref_snap pre = ref_snap(SF_ESTABLISHED), post = pre;
+	post.rcv_nxt += 100;
+	sf_segment seg = ref_segment(SF_ACK | SF_PSH, 7001, 1001 - 5000 - 1);
+	fz_ref_judge(h, &pre, &post, &seg, 0);
+}
+
+/* RFC9293:U-15: an ACK of something never sent that moved SND.UNA. */
+static void ref_ack_beyond_nxt(void)
+{
+	fz_harness *h = harness();
+	fz_ref_snap pre = ref_snap(SF_FIN_WAIT_2), post = pre;
+	post.snd_una += 1;
+	sf_segment seg = ref_segment(SF_ACK, 7001, 1002);
+	seg.payload_len = 5;
+	fz_ref_judge(h, &pre, &post, &seg, 0);
+}
+
+/* RFC9293:U-17: FIN-WAIT-1 to CLOSING on a FIN+ACK that acknowledged our
+ * FIN (10 octets written: SND.NXT = ISS + 1 + 10 + 1). */
+static void ref_closing_acked(void)
+{
+	fz_harness *h = harness();
+	fz_ref_snap pre = ref_snap(SF_FIN_WAIT_1), post = pre;
+	pre.snd_nxt = 1012;
+	post.state = SF_CLOSING;
+	post.snd_una = post.snd_nxt = 1012;
+	post.rcv_nxt += 1;
+	sf_segment seg = ref_segment(SF_ACK | SF_FIN, 7001, 1012);
+	fz_ref_judge(h, &pre, &post, &seg, 10);
+}
+
+/* The hooks are wired: a SYN from the peer of an established connection
+ * goes through fz_input(), whose fz_ref_before() snapshots the connection
+ * and whose fz_ref_after() consumes the snapshot (a correct engine answers
+ * with a challenge ACK, so nothing fires). Without this check, losing a hook
+ * line in harness.c would silence the reference oracle unnoticed. */
+static void ref_hooks_wired(void)
+{
+	fz_conn_ref r;
+	fz_harness *h = established(&r);
+	sf_tcp_info info;
+	ASSERT_EQ(fz_info(h, r.sd, &info), 0);
+	memset(&h->ref_pre, 0, sizeof h->ref_pre);
+	sf_segment syn;
+	memset(&syn, 0, sizeof syn);
+	syn.src = r.remote.addr;
+	syn.dst = r.local.addr;
+	syn.sport = r.remote.port;
+	syn.dport = r.local.port;
+	syn.flags = SF_SYN;
+	syn.seq = r.peer_nxt;
+	syn.window = 1000;
+	fz_event(h, "SYN to an established connection");
+	fz_input(h, &syn, NULL);
+	ASSERT_EQ(h->ref_pre.conn_id, info.conn_id);
+	ASSERT(!h->ref_pre.valid);
+	fz_free(h);
+}
+
+/* The same rules stay silent on what a correct engine does. */
+static void ref_silent_when_right(void)
+{
+	fz_harness *h = harness();
+	fz_ref_snap pre = ref_snap(SF_ESTABLISHED), post = pre;
+	sf_segment syn = ref_segment(SF_SYN, 7001, 0);
+	fz_ref_judge(h, &pre, &post, &syn, 0);          /* challenge ACK, nothing moved */
+	sf_segment old = ref_segment(SF_ACK | SF_PSH, 7001, 1001 - 5000 - 1);
+	fz_ref_judge(h, &pre, &post, &old, 0);          /* old ACK dropped */
+	fz_ref_snap taken = pre;
+	taken.rcv_nxt += 100;
+	sf_segment edge = ref_segment(SF_ACK | SF_PSH, 7001, 1001 - 5000);
+	fz_ref_judge(h, &pre, &taken, &edge, 0);        /* exactly SND.UNA - MAX.SND.WND: acceptable */
+	fz_ref_snap fw1 = ref_snap(SF_FIN_WAIT_1), closing = fw1;
+	fw1.snd_nxt = closing.snd_nxt = 1012;
+	closing.state = SF_CLOSING;
+	closing.rcv_nxt += 1;
+	sf_segment fin = ref_segment(SF_ACK | SF_FIN, 7001, 1001);
+	fz_ref_judge(h, &fw1, &closing, &fin, 10);      /* our FIN not acknowledged: CLOSING */
+	fz_free(h);
+}
+
 /* ---- Control: the textbook way through every state passes ---- */
 
 static void every_state(void)
@@ -317,5 +448,22 @@ int main(void)
 	expect_oracle("window_not_offered", window_not_offered, "window");
 	expect_oracle("option_misread", option_misread, "codec");
 	expect_oracle("send_more_than_asked", send_more_than_asked, "api");
+	expect_oracle("ref_syn_resets", ref_syn_resets, "reference");
+	expect_oracle("ref_syn_data_taken", ref_syn_data_taken, "reference");
+	expect_oracle("ref_old_ack_data", ref_old_ack_data, "reference");
+	expect_oracle("ref_ack_beyond_nxt", ref_ack_beyond_nxt, "reference");
+	expect_oracle("ref_closing_acked", ref_closing_acked, "reference");
+	status = run_child(ref_hooks_wired, out, sizeof out);
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		fprintf(stderr, "ref_hooks_wired: the reference oracle's hooks did not run:\n%s\n", out);
+		return 1;
+	}
+	printf("ok ref_hooks_wired (reference)\n");
+	status = run_child(ref_silent_when_right, out, sizeof out);
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		fprintf(stderr, "ref_silent_when_right: the reference oracle fired on correct behaviour:\n%s\n", out);
+		return 1;
+	}
+	printf("ok ref_silent_when_right (reference)\n");
 	return 0;
 }

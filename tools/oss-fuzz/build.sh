@@ -8,6 +8,10 @@
 #   <target>_seed_corpus.zip  corpora/<target>/
 #   <target>.dict             its dictionary
 #   <target>.options          its options
+# and, when $FUZZING_ENGINE is afl, libsynfin_afl_mutator.so: the
+# structure-aware mutator for afl-fuzz (AFL_CUSTOM_MUTATOR_LIBRARY; see
+# targets/MUTATOR.md). With libFuzzer the same mutator is linked into the
+# scenario targets (LLVMFuzzerCustomMutator), so nothing else is needed.
 #
 # libpcap: when $SRC/libpcap holds its source (the Dockerfile clones it), it
 # is built here as a static library with the same compiler and flags, so the
@@ -75,4 +79,24 @@ for t in "${targets[@]}"; do
 		fi
 	fi
 done
+
+# AFL++: afl-fuzz loads the custom mutator library itself, so it is built
+# by a plain compiler without $CFLAGS (no sanitizer, no AFL instrumentation;
+# the library's own CMake rules refuse an AFL compiler). ClusterFuzz does
+# not load it; it is there for people who run afl-fuzz on $OUT.
+if [[ "${FUZZING_ENGINE:-}" == afl ]]; then
+	plain_cc=${SYNFIN_PLAIN_CC:-clang}
+	if command -v "$plain_cc" >/dev/null; then
+		plain_wrapper="$WORK/synfin-cc-plain"
+		printf '#!/bin/sh\nexec %s "$@" -Wno-error\n' "$plain_cc" >"$plain_wrapper"
+		chmod +x "$plain_wrapper"
+		CFLAGS='' CXXFLAGS='' cmake -S "$src" -B "$WORK/synfin-mutator-build" \
+			-DCMAKE_C_COMPILER="$plain_wrapper" -DCMAKE_C_FLAGS= -DCMAKE_BUILD_TYPE=Release \
+			-DSYNFIN_FUZZ=OFF -DSYNFIN_SANITIZE=OFF -DSYNFIN_COVERAGE=OFF "${pcap_args[@]}"
+		cmake --build "$WORK/synfin-mutator-build" -j"$jobs" --target synfin_afl_mutator
+		cp "$WORK/synfin-mutator-build/targets/mutator/libsynfin_afl_mutator.so" "$OUT/"
+	else
+		echo "synfin: no plain compiler '$plain_cc' (SYNFIN_PLAIN_CC): libsynfin_afl_mutator.so not built" >&2
+	fi
+fi
 echo "synfin: built ${targets[*]} into $OUT"

@@ -1227,6 +1227,7 @@ static const cfg_opt cfg_opts[] = {
 	CFG("sf_oow_ack_interval", oow_ack_interval),
 	CFG("sf_challenge_ack_limit", challenge_ack_limit),
 	CFG("sf_rfc1337", rfc1337),
+	CFG("sf_listen_active_open", listen_active_open),
 	CFG("sf_max_backlog", max_backlog),
 	CFG("sf_max_time_wait", max_time_wait),
 	CFG("sf_max_connections", max_connections),

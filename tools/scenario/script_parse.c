@@ -145,7 +145,7 @@ static const char *const engine_options[] = {
 	"sf_fin_wait_2", "sf_keepalive_idle", "sf_keepalive_intvl", "sf_keepalive_probes",
 	"sf_oow_ack_interval", "sf_challenge_ack_limit", "sf_rfc1337", "sf_max_backlog",
 	"sf_max_time_wait", "sf_max_connections", "sf_mem_limit", "sf_ephemeral_lo",
-	"sf_ephemeral_hi",
+	"sf_ephemeral_hi", "sf_listen_active_open",
 };
 
 static bool is_engine_option(const char *name)

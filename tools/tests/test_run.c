@@ -333,6 +333,24 @@ static void test_engine_option(void)
 		    "+0.2 conn_state(0) = CLOSED\n");
 }
 
+/* --sf_listen_active_open maps to cfg.listen_active_open: connect() on a
+ * listener is EISCONN without it (Linux), LISTEN -> SYN-SENT with it
+ * (RFC 9293 §3.10.1). */
+static void test_engine_option_listen_active_open(void)
+{
+	static const char *const eisconn[] = { "EISCONN", NULL };
+
+	expect_pass("--sf_listen_active_open=1\n" LISTEN_SETUP
+		    "+0 fcntl(3, F_SETFL, O_RDWR|O_NONBLOCK) = 0\n"
+		    "+0 connect(3, ..., ...) = -1 EINPROGRESS (Operation now in progress)\n"
+		    "+0 > S 0:0(0) <...>\n"
+		    "+0 state(3) = SYN-SENT\n");
+	expect_fail("--sf_listen_active_open=0\n" LISTEN_SETUP
+		    "+0 fcntl(3, F_SETFL, O_RDWR|O_NONBLOCK) = 0\n"
+		    "+0 connect(3, ..., ...) = -1 EINPROGRESS (Operation now in progress)\n",
+		    eisconn);
+}
+
 int main(void)
 {
 	RUN_TEST(test_pass_full_life);
@@ -349,5 +367,6 @@ int main(void)
 	RUN_TEST(test_trace_and_pcap);
 	RUN_TEST(test_sack_translation);
 	RUN_TEST(test_engine_option);
+	RUN_TEST(test_engine_option_listen_active_open);
 	return 0;
 }

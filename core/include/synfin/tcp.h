@@ -145,6 +145,19 @@ typedef struct sf_env {
 			 sf_cause cause);
 	/* ISN source. Required. */
 	sf_isn_source isn;
+	/*
+	 * Optional allocator for every block the stack itself makes (the stack,
+	 * its tables, control blocks, SYN-queue entries, buffers); both NULL
+	 * means malloc() and free(). alloc returns size octets, not cleared,
+	 * aligned for any type, or NULL (the stack then fails the operation as
+	 * when out of memory). free gets back exactly the pointer and the size
+	 * alloc was asked for. Either both are set or neither. A fuzz harness
+	 * uses them to give each input its own arena with ASan redzones
+	 * instead of the sanitizer's costly allocator. Growing tables (handles,
+	 * timer heap) are a new block, a copy and a free of the old one.
+	 */
+	void *(*alloc)(void *ctx, size_t size);
+	void (*free)(void *ctx, void *p, size_t size);
 } sf_env;
 
 /*
@@ -177,6 +190,15 @@ typedef struct sf_config {
 				       * per connection, never global (CVE-2016-5696) */
 	bool rfc1337;                /* false (net.ipv4.tcp_rfc1337): RST in TIME-WAIT
 				      * closes (RFC 9293); true ignores it (RFC1337:3-F1) */
+	bool listen_active_open;     /* false: connect() on a listening socket fails with
+				      * -EISCONN, as on Linux. true: it is RFC 9293
+				      * §3.10.1's active OPEN in LISTEN ("change the
+				      * connection from passive to active, select an ISS.
+				      * Send a SYN segment ... Enter SYN-SENT state"):
+				      * the listener becomes the connecting socket, with
+				      * its conn_id and port. Refused with -EBUSY while its
+				      * SYN queue or accept queue holds a connection, so
+				      * that none is dropped or reset by the change. */
 	uint32_t max_backlog;        /* 4096 (net.core.somaxconn): listen() backlog cap */
 	uint32_t max_time_wait;      /* 4096: TIME-WAIT entries kept at most; beyond, the
 				      * connection closes at once (like tcp_max_tw_buckets) */
@@ -233,7 +255,9 @@ int sf_listen(sf_stack *stack, int sd, int backlog);
 /* Returns a new handle for an established connection, or -EAGAIN. */
 int sf_accept(sf_stack *stack, int sd, sf_endpoint *peer);
 /* CLOSED -> SYN-SENT, sends the SYN. Always non-blocking: returns
- * -EINPROGRESS; completion shows in sf_poll() and SF_SO_ERROR. */
+ * -EINPROGRESS; completion shows in sf_poll() and SF_SO_ERROR. On a listener
+ * -EISCONN, or with cfg.listen_active_open LISTEN -> SYN-SENT (-EBUSY while
+ * its queues hold connections). */
 int sf_connect(sf_stack *stack, int sd, const sf_endpoint *remote);
 /* Queues up to len bytes; returns the count, -EAGAIN if the buffer is full
  * or the handshake is not complete yet, -EPIPE after shutdown(SHUT_WR)/FIN or
@@ -369,6 +393,38 @@ int sf_check_invariants(const sf_stack *stack, char *why, size_t cap);
 
 /* "ECONNREFUSED" for -ECONNREFUSED (or ECONNREFUSED); "E?" if unknown. */
 const char *sf_errno_name(int err);
+
+/* ---- Light observation (core/src/observe.c). ---- */
+
+/*
+ * The few fields of a connection that a checker looking after every event
+ * needs, filled without the rest of sf_tcp_info (timers, buffer counts,
+ * RTO): a fuzz harness walks every connection after every event, and filling
+ * a full sf_tcp_info each time was a tenth of its run time. Each field means
+ * exactly what the field of the same name in sf_tcp_info means, and has the
+ * same value sf_foreach_conn() would report at that moment.
+ */
+typedef struct sf_conn_peek {
+	uint32_t conn_id;
+	sf_state state;
+	bool from_listen;            /* SYN-RECEIVED came from LISTEN (RFC9293:MUST-11) */
+	const sf_endpoint *local;    /* the engine's own copies: valid during the visit only */
+	const sf_endpoint *remote;
+	uint32_t iss, irs;
+	uint32_t snd_una, snd_nxt, snd_wnd;
+	uint32_t rcv_nxt;
+	uint16_t snd_mss;            /* effective send MSS (RFC9293:MUST-15, MUST-16) */
+} sf_conn_peek;
+
+typedef void (*sf_peek_visitor)(void *ctx, const sf_conn_peek *peek);
+
+/*
+ * Visit every connection the stack holds, in the same order and with the
+ * same set as sf_foreach_conn() (full connections by conn_id, each followed
+ * by its SYN-queue entries). peek is valid only during the visit. The
+ * visitor must not call into the same stack.
+ */
+void sf_foreach_peek(const sf_stack *stack, sf_peek_visitor visit, void *ctx);
 
 #ifdef __cplusplus
 }

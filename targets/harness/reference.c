@@ -1,0 +1,207 @@
+/*
+ * The reference oracle ("reference"): decisions of RFC 5961 and of RFC 9293
+ * §3.10.7.4 that the other oracles cannot see, because the engine's wrong
+ * choice is still a legal edge, a well-formed segment and an intact stream.
+ * It compares one connection before and after each inbound segment:
+ *
+ *   SYN    a SYN (without RST) in a synchronized state other than TIME-WAIT
+ *          gets a challenge ACK and is dropped: the connection stays, in the
+ *          same state, takes nothing from the segment and sends no RST for
+ *          it (RFC5961:4.2, RFC9293:U-13);
+ *   ACK    a segment with data or a FIN whose SEG.ACK lies outside
+ *          [SND.UNA - MAX.SND.WND, SND.NXT] is dropped (and answered with an
+ *          ACK): state, RCV.NXT, SND.UNA and SND.WND do not move
+ *          (RFC5961:5.2, RFC9293:U-15, U-16);
+ *   FIN    a connection never rests in CLOSING once its FIN is acknowledged:
+ *          FIN-WAIT-1 goes to TIME-WAIT when the peer's FIN comes with (or
+ *          after) the ACK of ours, and CLOSING leaves on that ACK
+ *          (RFC9293:U-17, U-18).
+ *
+ * "Before" is taken from the engine just before the segment goes in, only
+ * for segments that one of these rules is about and only when the harness's
+ * own view says the connection is in a state they cover, so most events
+ * cost nothing. Both walks are the engine's observation API
+ * (sf_foreach_conn), so the engine's own values are compared: MAX.SND.WND is
+ * its max_snd_wnd, which the window oracle already bounds by what the peer
+ * offered. The engine has no configuration that turns RFC 5961 off, and
+ * TIME-WAIT (where RFC 9293 lets a SYN reopen the connection, MAY-2) and
+ * SYN-RECEIVED (where a SYN may take a passive open back to LISTEN, U-13)
+ * are not checked. An RST in a synchronized state (RFC5961:3.2) is checked
+ * by the transition oracle.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "harness_internal.h"
+
+/* The states the rules above cover: synchronized, not TIME-WAIT. */
+static bool covered(sf_state s)
+{
+	return s >= SF_ESTABLISHED && s <= SF_LAST_ACK;
+}
+
+/*
+ * A segment a rule is about, for a connection in state s (no RST: an RST is
+ * decided first, by RFC5961:3.2): a SYN; an ACK that brings data or a FIN,
+ * which is what a blind injector is after (a bare ACK out of range cannot
+ * take data, and one that moved SND.UNA past SND.NXT fails the invariants);
+ * and any ACK in CLOSING, which the FIN rule is about. Leaving the bare
+ * ACKs of the synchronized states out keeps the cost off most events.
+ */
+static bool wanted(const sf_segment *seg, sf_state s)
+{
+	if (seg->flags & SF_RST)
+		return false;
+	if (seg->flags & SF_SYN)
+		return true;
+	if (!(seg->flags & SF_ACK))
+		return false;
+	return seg->payload_len || (seg->flags & SF_FIN) || s == SF_CLOSING;
+}
+
+typedef struct snap_walk {
+	uint32_t conn_id;
+	fz_ref_snap *out;
+} snap_walk;
+
+static void snap_visit(void *ctx, const sf_tcp_info *info)
+{
+	snap_walk *w = ctx;
+	if (info->conn_id != w->conn_id)
+		return;
+	fz_ref_snap *s = w->out;
+	s->valid = true;
+	s->conn_id = info->conn_id;
+	s->state = info->state;
+	s->iss = info->iss;
+	s->snd_una = info->snd_una;
+	s->snd_nxt = info->snd_nxt;
+	s->snd_wnd = info->snd_wnd;
+	s->max_snd_wnd = info->max_snd_wnd;
+	s->rcv_nxt = info->rcv_nxt;
+}
+
+/* The engine's view of connection conn_id now; s->valid is false if the
+ * stack no longer holds it. */
+static void snapshot(fz_harness *h, uint32_t conn_id, fz_ref_snap *s)
+{
+	snap_walk w = {.conn_id = conn_id, .out = s};
+	memset(s, 0, sizeof *s);
+	sf_foreach_conn(h->stack, snap_visit, &w);
+}
+
+void fz_ref_before(fz_harness *h, const sf_segment *seg)
+{
+	h->ref_pre.valid = false;
+	if (seg->flags & SF_RST)
+		return;
+	sf_endpoint local = {.addr = seg->dst, .port = seg->dport};
+	sf_endpoint remote = {.addr = seg->src, .port = seg->sport};
+	fz_conn *c = fz_conn_by_tuple(h, &local, &remote, seg->ack);
+	if (!c || !c->alive || !covered(c->state) || !wanted(seg, c->state))
+		return;
+	snapshot(h, c->id, &h->ref_pre);
+	if (h->ref_pre.valid && (!covered(h->ref_pre.state) || !wanted(seg, h->ref_pre.state)))
+		h->ref_pre.valid = false;
+}
+
+/* Did the engine send an RST to the segment's sender during this event? */
+static bool rst_sent_to(const fz_harness *h, const sf_segment *in)
+{
+	for (size_t i = 0; i < h->nout; i++) {
+		const sf_segment *o = &h->out[i].seg;
+		if ((o->flags & SF_RST) && o->dport == in->sport && sf_addr_eq(&o->dst, &in->src))
+			return true;
+	}
+	return false;
+}
+
+/* What moved between pre and post, in words, or NULL if nothing did. */
+static const char *what_moved(const fz_ref_snap *pre, const fz_ref_snap *post)
+{
+	if (!post->valid)
+		return "the connection was destroyed";
+	if (post->state != pre->state)
+		return "the state changed";
+	if (post->rcv_nxt != pre->rcv_nxt)
+		return "RCV.NXT moved (data or FIN taken)";
+	if (post->snd_una != pre->snd_una)
+		return "SND.UNA moved";
+	if (post->snd_wnd != pre->snd_wnd)
+		return "SND.WND changed";
+	return NULL;
+}
+
+static void judge_syn(fz_harness *h, const fz_ref_snap *pre, const fz_ref_snap *post,
+		      const sf_segment *in)
+{
+	const char *moved = what_moved(pre, post);
+	if (!moved && rst_sent_to(h, in))
+		moved = "an RST was sent";
+	if (moved)
+		fz_fail(h, "reference",
+			"connection %u in %s got a SYN (seq %u) and %s (now %s); a SYN in a "
+			"synchronized state gets a challenge ACK and is dropped (RFC5961:4.2, "
+			"RFC9293:U-13)",
+			pre->conn_id, sf_state_name(pre->state), in->seq, moved,
+			post->valid ? sf_state_name(post->state) : "gone");
+}
+
+static void judge_ack(fz_harness *h, const fz_ref_snap *pre, const fz_ref_snap *post,
+		      const sf_segment *in)
+{
+	uint32_t lo = pre->snd_una - pre->max_snd_wnd;
+	if (!sf_seq_gt(in->ack, pre->snd_nxt) && !sf_seq_lt(in->ack, lo))
+		return;
+	const char *moved = what_moved(pre, post);
+	if (moved)
+		fz_fail(h, "reference",
+			"connection %u in %s: %s on a segment whose ACK %u is outside "
+			"[SND.UNA - MAX.SND.WND, SND.NXT] = [%u, %u]; such a segment is dropped "
+			"and answered with an ACK (RFC5961:5.2, RFC9293:U-15)",
+			pre->conn_id, sf_state_name(pre->state), moved, in->ack, lo, pre->snd_nxt);
+}
+
+/* Our FIN is out and acknowledged: SND.NXT is one past the last octet the
+ * application wrote plus the FIN, and SND.UNA has caught up with it. */
+static bool fin_acked(const fz_ref_snap *s, uint64_t written)
+{
+	return s->snd_una == s->snd_nxt && s->snd_nxt == s->iss + 2 + (uint32_t)written;
+}
+
+static void judge_closing(fz_harness *h, const fz_ref_snap *pre, const fz_ref_snap *post,
+			  uint64_t written)
+{
+	if (!post->valid || post->state != SF_CLOSING || !fin_acked(post, written))
+		return;
+	fz_fail(h, "reference",
+		"connection %u went from %s to CLOSING although our FIN is acknowledged "
+		"(SND.UNA = SND.NXT = %u); with our FIN acknowledged the peer's FIN leads to "
+		"TIME-WAIT, and CLOSING leaves on that ACK (RFC9293:U-17, U-18)",
+		post->conn_id, sf_state_name(pre->state), post->snd_nxt);
+}
+
+void fz_ref_judge(fz_harness *h, const fz_ref_snap *pre, const fz_ref_snap *post,
+		  const sf_segment *in, uint64_t written)
+{
+	if (in->flags & SF_SYN)
+		judge_syn(h, pre, post, in);
+	else if (in->flags & SF_ACK)
+		judge_ack(h, pre, post, in);
+	judge_closing(h, pre, post, written);
+}
+
+void fz_ref_after(fz_harness *h)
+{
+	if (!h->ref_pre.valid)
+		return;
+	fz_ref_snap pre = h->ref_pre;
+	h->ref_pre.valid = false;
+	/* Judge the segment as the engine got it: faults (a bad checksum, a
+	 * cut length) may have kept it from arriving at all. */
+	if (h->kind != FZ_EV_INPUT || !h->in_valid || !wanted(&h->in, pre.state))
+		return;
+	fz_ref_snap post;
+	snapshot(h, pre.conn_id, &post);
+	fz_ref_judge(h, &pre, &post, &h->in, fz_conn_get(h, pre.conn_id)->written);
+}
