@@ -180,7 +180,7 @@ static bool endpoint_eq(const sf_endpoint *a, const sf_endpoint *b)
 fz_conn *fz_conn_by_tuple(fz_harness *h, const sf_endpoint *local,
 			  const sf_endpoint *remote, uint32_t seq)
 {
-	fz_conn *newest = NULL;
+	fz_conn *newest = NULL, *newest_alive = NULL;
 	for (size_t i = h->nconns; i-- > 0;) {
 		fz_conn *c = &h->conns[i];
 		if (!c->seen || !endpoint_eq(&c->local, local) || !endpoint_eq(&c->remote, remote))
@@ -189,8 +189,13 @@ fz_conn *fz_conn_by_tuple(fz_harness *h, const sf_endpoint *local,
 			return c;
 		if (!newest)
 			newest = c;
+		/* The newest connection on a 4-tuple is not always the live one:
+		 * a listener turned active (cfg.listen_active_open) keeps its
+		 * older conn_id while a dead child of it held the tuple. */
+		if (!newest_alive && c->alive)
+			newest_alive = c;
 	}
-	return newest;
+	return newest_alive ? newest_alive : newest;
 }
 
 fz_flow *fz_flow_get(fz_harness *h, const sf_endpoint *remote, uint16_t local_port)
