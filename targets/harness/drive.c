@@ -45,7 +45,7 @@ static void peer_send(fz_harness *h, fz_conn_ref *r, uint8_t flags, const char *
 /* The state of the connection on r's 4-tuple, as last reported. */
 static sf_state state_of(fz_harness *h, const fz_conn_ref *r)
 {
-	fz_conn *c = fz_conn_by_tuple(h, &r->local, &r->remote, 0);
+	fz_conn *c = fz_conn_live_by_tuple(h, &r->local, &r->remote);
 	return c && c->alive ? c->state : SF_CLOSED;
 }
 

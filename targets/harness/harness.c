@@ -174,28 +174,48 @@ static bool endpoint_eq(const sf_endpoint *a, const sf_endpoint *b)
 
 /*
  * The connection a segment with this 4-tuple and sequence number belongs to.
- * Several incarnations may share a 4-tuple (TIME-WAIT reuse); the one whose
- * sent range holds seq wins, else the newest.
+ * Several incarnations may share a 4-tuple (TIME-WAIT reuse, a listener
+ * turned active).
  */
 fz_conn *fz_conn_by_tuple(fz_harness *h, const sf_endpoint *local,
 			  const sf_endpoint *remote, uint32_t seq)
 {
-	fz_conn *newest = NULL, *newest_alive = NULL;
+	/* Several connections may have held one 4-tuple (incarnations). The
+	 * one whose send range [ISS, SND.NXT] holds seq wins, a live one
+	 * before a dead one; without a match, the newest live one, then the
+	 * newest at all. */
+	fz_conn *best[4] = {NULL, NULL, NULL, NULL};
 	for (size_t i = h->nconns; i-- > 0;) {
 		fz_conn *c = &h->conns[i];
 		if (!c->seen || !endpoint_eq(&c->local, local) || !endpoint_eq(&c->remote, remote))
 			continue;
-		if (c->iss_valid && sf_seq_le(c->iss, seq) && sf_seq_le(seq, c->max_snd_nxt))
+		bool match = c->iss_valid && sf_seq_le(c->iss, seq) && sf_seq_le(seq, c->max_snd_nxt);
+		int k = match ? (c->alive ? 0 : 1) : (c->alive ? 2 : 3);
+		if (!best[k])
+			best[k] = c;
+	}
+	for (int k = 0; k < 4; k++)
+		if (best[k])
+			return best[k];
+	return NULL;
+}
+
+fz_conn *fz_conn_live_by_tuple(fz_harness *h, const sf_endpoint *local, const sf_endpoint *remote)
+{
+	/* The newest connection on a 4-tuple is not always the live one: a
+	 * listener turned active (cfg.listen_active_open) keeps its older
+	 * conn_id while a dead child of it held the tuple. */
+	fz_conn *newest = NULL;
+	for (size_t i = h->nconns; i-- > 0;) {
+		fz_conn *c = &h->conns[i];
+		if (!c->seen || !endpoint_eq(&c->local, local) || !endpoint_eq(&c->remote, remote))
+			continue;
+		if (c->alive)
 			return c;
 		if (!newest)
 			newest = c;
-		/* The newest connection on a 4-tuple is not always the live one:
-		 * a listener turned active (cfg.listen_active_open) keeps its
-		 * older conn_id while a dead child of it held the tuple. */
-		if (!newest_alive && c->alive)
-			newest_alive = c;
 	}
-	return newest_alive ? newest_alive : newest;
+	return newest;
 }
 
 fz_flow *fz_flow_get(fz_harness *h, const sf_endpoint *remote, uint16_t local_port)
@@ -624,7 +644,8 @@ static void note_peer_window(fz_harness *h, fz_flow *f, const sf_segment *p)
 {
 	sf_endpoint local = {.addr = p->dst, .port = p->dport};
 	bool ack = p->flags & SF_ACK;
-	fz_conn *c = fz_conn_by_tuple(h, &local, &f->remote, ack ? p->ack : 0);
+	fz_conn *c = ack ? fz_conn_by_tuple(h, &local, &f->remote, p->ack)
+			 : fz_conn_live_by_tuple(h, &local, &f->remote);
 	if (!c || !c->alive || !c->iss_valid)
 		return;
 	/* An ACK for something never sent is not acceptable (RFC 9293

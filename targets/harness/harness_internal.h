@@ -170,6 +170,9 @@ struct fz_harness {
 fz_conn *fz_conn_get(fz_harness *h, uint32_t id);
 fz_conn *fz_conn_by_tuple(fz_harness *h, const sf_endpoint *local,
 			  const sf_endpoint *remote, uint32_t seq);
+/* The live connection on a 4-tuple (else the newest): for segments that
+ * carry no acknowledgment to tell incarnations apart. */
+fz_conn *fz_conn_live_by_tuple(fz_harness *h, const sf_endpoint *local, const sf_endpoint *remote);
 fz_flow *fz_flow_get(fz_harness *h, const sf_endpoint *remote, uint16_t local_port);
 
 /* The engine's allocator (sf_env alloc/free, harness.c): blocks from the

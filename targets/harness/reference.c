@@ -97,7 +97,8 @@ void fz_ref_before(fz_harness *h, const sf_segment *seg)
 		return;
 	sf_endpoint local = {.addr = seg->dst, .port = seg->dport};
 	sf_endpoint remote = {.addr = seg->src, .port = seg->sport};
-	fz_conn *c = fz_conn_by_tuple(h, &local, &remote, seg->ack);
+	fz_conn *c = (seg->flags & SF_ACK) ? fz_conn_by_tuple(h, &local, &remote, seg->ack)
+					     : fz_conn_live_by_tuple(h, &local, &remote);
 	if (!c || !c->alive || !covered(c->state) || !wanted(seg, c->state))
 		return;
 	snapshot(h, c->id, &h->ref_pre);
