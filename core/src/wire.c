@@ -746,7 +746,16 @@ SF_WIRE_API int sf_wire_emit(const sf_segment *seg, const sf_emit_faults *faults
 
 SF_WIRE_API bool sf_addr_eq(const sf_addr *a, const sf_addr *b)
 {
-	return memcmp(a, b, sizeof(*a)) == 0;
+	/* Two 8-octet loads a side instead of memcmp(): this runs for every
+	 * connection lookup, and a sanitizer's memcmp interceptor costs far
+	 * more than the compare. */
+	uint64_t a0, a1, b0, b1;
+
+	memcpy(&a0, a->bytes, 8);
+	memcpy(&a1, a->bytes + 8, 8);
+	memcpy(&b0, b->bytes, 8);
+	memcpy(&b1, b->bytes + 8, 8);
+	return a->family == b->family && a0 == b0 && a1 == b1;
 }
 
 SF_WIRE_API bool sf_addr_is_any(const sf_addr *a)

@@ -49,11 +49,15 @@ if [[ -f "$SRC/libpcap/CMakeLists.txt" ]]; then
 		-DSYNFIN_PCAP_INCLUDE="$WORK/libpcap-install/include")
 fi
 
-# libFuzzer: the engine's observation functions (invariant checks, info),
-# which the harness calls after every event, carry no coverage tracing.
+# The engine's observation functions (invariant checks, info), which the
+# harness calls after every event, carry no coverage instrumentation.
 cflags=$CFLAGS
 if [[ "${FUZZING_ENGINE:-libfuzzer}" == libfuzzer && "$CFLAGS" == *fuzzer-no-link* ]]; then
 	cflags="$CFLAGS -fsanitize-coverage-ignorelist=$src/targets/sancov-ignore.txt"
+fi
+# AFL++: the same list as its instrumentation denylist (as the afl preset).
+if [[ "${FUZZING_ENGINE:-}" == afl ]]; then
+	export AFL_LLVM_DENYLIST="$src/targets/sancov-ignore.txt"
 fi
 
 cmake -S "$src" -B "$build" -DCMAKE_C_COMPILER="$cc_wrapper" -DCMAKE_C_FLAGS="$cflags" \
