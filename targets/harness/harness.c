@@ -688,7 +688,9 @@ static void note_peer_segment(fz_harness *h, const sf_segment *p, bool raw)
 		f->syn_wscale |= p->opts.has_wscale;
 		f->syn_ts |= p->opts.has_ts;
 		f->syn_sack_perm |= p->opts.sack_permitted;
-		if (p->opts.has_mss) {
+		/* An MSS option of 0 counts as none (the engine, like Linux's
+		 * tcp_parse_options(), ignores it and assumes 536). */
+		if (p->opts.has_mss && p->opts.mss) {
 			if (p->opts.mss > f->syn_mss_max)
 				f->syn_mss_max = p->opts.mss;
 		} else {
