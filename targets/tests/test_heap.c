@@ -17,6 +17,7 @@
 
 #include "check.h"
 #include "harness_internal.h"
+#include "child.h"
 
 #if defined(__has_feature)
 #if __has_feature(address_sanitizer)
@@ -26,34 +27,6 @@
 #if defined(__SANITIZE_ADDRESS__) && !defined(FZ_TEST_ASAN)
 #define FZ_TEST_ASAN 1
 #endif
-
-/* Run fn in a child with stderr captured; return its status and output. */
-static int run_child(void (*fn)(void), char *out, size_t cap)
-{
-	int pipefd[2];
-	ASSERT(pipe(pipefd) == 0);
-	fflush(stdout);
-	fflush(stderr);
-	pid_t pid = fork();
-	ASSERT(pid >= 0);
-	if (pid == 0) {
-		close(pipefd[0]);
-		dup2(pipefd[1], 2);
-		signal(SIGABRT, SIG_DFL);
-		fn();
-		_exit(0);
-	}
-	close(pipefd[1]);
-	size_t n = 0;
-	ssize_t r;
-	while (n + 1 < cap && (r = read(pipefd[0], out + n, cap - n - 1)) > 0)
-		n += (size_t)r;
-	out[n] = 0;
-	close(pipefd[0]);
-	int status;
-	ASSERT(waitpid(pid, &status, 0) == pid);
-	return status;
-}
 
 /* The child must fail, and say `want`. */
 static void expect_failure(const char *name, void (*fn)(void), const char *want)
@@ -67,13 +40,6 @@ static void expect_failure(const char *name, void (*fn)(void), const char *want)
 		exit(1);
 	}
 	printf("ok %s (%s)\n", name, want);
-}
-
-static fz_harness *harness(void)
-{
-	fz_setup s;
-	fz_setup_default(&s);
-	return fz_new(&s);
 }
 
 /* ---- Planted faults, as a broken engine would make them ---- */

@@ -15,35 +15,7 @@
 #include "check.h"
 #include "drive.h"
 #include "harness_internal.h"
-
-/* Run fn in a child with stderr captured; return its status and output. */
-static int run_child(void (*fn)(void), char *out, size_t cap)
-{
-	int pipefd[2];
-	ASSERT(pipe(pipefd) == 0);
-	fflush(stdout);
-	fflush(stderr);
-	pid_t pid = fork();
-	ASSERT(pid >= 0);
-	if (pid == 0) {
-		close(pipefd[0]);
-		dup2(pipefd[1], 2);
-		/* The abort is the expected outcome: no core files. */
-		signal(SIGABRT, SIG_DFL);
-		fn();
-		_exit(0);
-	}
-	close(pipefd[1]);
-	size_t n = 0;
-	ssize_t r;
-	while (n + 1 < cap && (r = read(pipefd[0], out + n, cap - n - 1)) > 0)
-		n += (size_t)r;
-	out[n] = 0;
-	close(pipefd[0]);
-	int status;
-	ASSERT(waitpid(pid, &status, 0) == pid);
-	return status;
-}
+#include "child.h"
 
 static void expect_oracle(const char *name, void (*fn)(void), const char *oracle)
 {
@@ -56,13 +28,6 @@ static void expect_oracle(const char *name, void (*fn)(void), const char *oracle
 		abort();
 	}
 	printf("ok %s (%s)\n", name, oracle);
-}
-
-static fz_harness *harness(void)
-{
-	fz_setup s;
-	fz_setup_default(&s);
-	return fz_new(&s);
 }
 
 /* An established connection on remote port 40001; its engine handle in ref. */
