@@ -288,8 +288,13 @@ static int open_active(sf_stack *s, sf_conn *c, const sf_endpoint *remote)
 
 	if (remote->addr.family != c->family)
 		return -EAFNOSUPPORT;
-	/* RFC9293:MUST-46: no OPEN to a broadcast, multicast or unspecified address. */
-	if (remote_addr_invalid(&remote->addr) || remote->port == 0)
+	/* RFC9293:MUST-46: no OPEN to a broadcast, multicast or unspecified
+	 * address. Nor to our own: the engine has no loopback, so the SYN
+	 * could only go out on the wire, where nothing answers as us (found
+	 * by the passive_open fuzzer's output-sanity oracle; Linux would
+	 * connect through lo). */
+	if (remote_addr_invalid(&remote->addr) || remote->port == 0 ||
+	    sf_addr_eq(&remote->addr, &s->cfg.local4) || sf_addr_eq(&remote->addr, &s->cfg.local6))
 		return -ENETUNREACH;
 	if (!c->bound) {
 		const sf_addr *a = c->family == SF_AF_INET ? &s->cfg.local4 : &s->cfg.local6;

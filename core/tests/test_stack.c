@@ -213,6 +213,8 @@ static void test_stack_api_errors(void)
 	ASSERT_EQ(sf_bind(h->stack, a, &local), -EINVAL);
 	ASSERT_EQ(sf_bind(h->stack, b, &local), -EADDRINUSE);
 	ASSERT_EQ(sf_connect(h->stack, b, &mcast), -ENETUNREACH); /* MUST-46 */
+	/* Our own address: no loopback, nothing would answer (a fuzz find). */
+	ASSERT_EQ(sf_connect(h->stack, b, &(sf_endpoint){ h->stack_addr, 80 }), -ENETUNREACH);
 	ASSERT_EQ(sf_listen(h->stack, a, 0), 0);
 	ASSERT_EQ(sf_recv(h->stack, a, buf, sizeof(buf)), -ENOTCONN);
 	ASSERT_EQ(sf_connect(h->stack, a, &remote), -EISCONN);

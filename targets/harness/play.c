@@ -393,15 +393,39 @@ static const sc_scenario *prologue_of(const fz_target *t)
 
 /* Decode and play the input one event at a time: no scenario is built, so
  * nothing is allocated per event (the events borrow their octets from data). */
+/*
+ * SYNFIN_FUZZ_STATS=1: at exit, how many inputs ran and how many events
+ * (records) they played, so that a throughput figure comes with the input
+ * size it was measured at (targets/bench-fuzz prints both).
+ */
+static unsigned long long stat_inputs, stat_events;
+static int stats_on = -1;
+
+static void print_stats(void)
+{
+	fprintf(stderr, "synfin-fuzz stats: %llu inputs, %llu input events, %.1f events per input\n",
+		stat_inputs, stat_events,
+		stat_inputs ? (double)stat_events / (double)stat_inputs : 0.0);
+}
+
 static void play_stream(fz_player *p, const uint8_t *data, size_t size, size_t max_events)
 {
 	sc_binary_reader r;
 	sc_event ev;
+	size_t i;
 
 	sc_binary_reader_init(&r, data, size);
-	for (size_t i = 0; i < max_events && sc_binary_next(&r, &ev); i++)
+	for (i = 0; i < max_events && sc_binary_next(&r, &ev); i++)
 		fz_play_event(p, &ev);
 	p->cur = NULL; /* ev goes out of scope */
+	if (stats_on < 0) {
+		const char *v = getenv("SYNFIN_FUZZ_STATS");
+		stats_on = v && *v && strcmp(v, "0") != 0;
+		if (stats_on)
+			atexit(print_stats);
+	}
+	stat_inputs++;
+	stat_events += i;
 }
 
 /* The whole input as a scenario, only for --emit. */
