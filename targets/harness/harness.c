@@ -183,14 +183,19 @@ fz_conn *fz_conn_by_tuple(fz_harness *h, const sf_endpoint *local,
 	/* Several connections may have held one 4-tuple (incarnations). The
 	 * one whose send range [ISS, SND.NXT] holds seq wins, a live one
 	 * before a dead one; without a match, the newest live one, then the
-	 * newest at all. */
+	 * newest at all. Live means held by the engine and not CLOSED: an
+	 * accepted socket whose connection was reset stays in the engine,
+	 * CLOSED, until the application closes it, while the listener it came
+	 * from may turn active on the same 4-tuple with the same ISS (a fuzz
+	 * find: the oracle took the reset one's numbers). */
 	fz_conn *best[4] = {NULL, NULL, NULL, NULL};
 	for (size_t i = h->nconns; i-- > 0;) {
 		fz_conn *c = &h->conns[i];
 		if (!c->seen || !endpoint_eq(&c->local, local) || !endpoint_eq(&c->remote, remote))
 			continue;
 		bool match = c->iss_valid && sf_seq_le(c->iss, seq) && sf_seq_le(seq, c->max_snd_nxt);
-		int k = match ? (c->alive ? 0 : 1) : (c->alive ? 2 : 3);
+		bool live = c->alive && c->state != SF_CLOSED;
+		int k = match ? (live ? 0 : 1) : (live ? 2 : 3);
 		if (!best[k])
 			best[k] = c;
 	}
@@ -205,17 +210,19 @@ fz_conn *fz_conn_live_by_tuple(fz_harness *h, const sf_endpoint *local, const sf
 	/* The newest connection on a 4-tuple is not always the live one: a
 	 * listener turned active (cfg.listen_active_open) keeps its older
 	 * conn_id while a dead child of it held the tuple. */
-	fz_conn *newest = NULL;
+	fz_conn *newest = NULL, *closed = NULL;
 	for (size_t i = h->nconns; i-- > 0;) {
 		fz_conn *c = &h->conns[i];
 		if (!c->seen || !endpoint_eq(&c->local, local) || !endpoint_eq(&c->remote, remote))
 			continue;
-		if (c->alive)
+		if (c->alive && c->state != SF_CLOSED)
 			return c;
+		if (c->alive && !closed)
+			closed = c;
 		if (!newest)
 			newest = c;
 	}
-	return newest;
+	return closed ? closed : newest;
 }
 
 fz_flow *fz_flow_get(fz_harness *h, const sf_endpoint *remote, uint16_t local_port)

@@ -453,8 +453,8 @@ static void check_numbers(fz_harness *h, const sf_segment *seg, const fz_conn *c
 		if (!c->irs_valid)
 			OUT_FAIL(h, seg, "ACK before any SYN was received");
 		if (!sf_seq_le(c->irs + 1, seg->ack) || !sf_seq_le(seg->ack, c->max_rcv_nxt))
-			OUT_FAIL(h, seg, "acknowledges %u, outside IRS+1 %u .. RCV.NXT %u", seg->ack,
-				 c->irs + 1, c->max_rcv_nxt);
+			OUT_FAIL(h, seg, "acknowledges %u, outside connection %u's IRS+1 %u .. RCV.NXT %u",
+				 seg->ack, c->id, c->irs + 1, c->max_rcv_nxt);
 	}
 	if (!seg->payload_len)
 		return;
