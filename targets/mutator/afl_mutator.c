@@ -162,7 +162,8 @@ size_t afl_custom_fuzz(void *data, uint8_t *buf, size_t buf_size, uint8_t **out_
 	uint32_t seed;
 
 	/* AFL allows up to 1 MB; scenario inputs beyond a few KiB only run
-	 * slower (the targets' .options say max_len = 4096). */
+	 * slower. `synfin fuzz --engine afl` and targets/bench-fuzz pass the
+	 * target's .options max_len as -G, which arrives here as max_size. */
 	if (max_size > s->max_len)
 		max_size = s->max_len;
 	in = buf_size < max_size ? buf_size : max_size;
