@@ -172,6 +172,12 @@ static bool endpoint_eq(const sf_endpoint *a, const sf_endpoint *b)
 	return a->port == b->port && sf_addr_eq(&a->addr, &b->addr);
 }
 
+/* Held by the engine and not CLOSED (see fz_conn_by_tuple). */
+static bool conn_live(const fz_conn *c)
+{
+	return c->alive && c->state != SF_CLOSED;
+}
+
 /*
  * The connection a segment with this 4-tuple and sequence number belongs to.
  * Several incarnations may share a 4-tuple (TIME-WAIT reuse, a listener
@@ -194,8 +200,7 @@ fz_conn *fz_conn_by_tuple(fz_harness *h, const sf_endpoint *local,
 		if (!c->seen || !endpoint_eq(&c->local, local) || !endpoint_eq(&c->remote, remote))
 			continue;
 		bool match = c->iss_valid && sf_seq_le(c->iss, seq) && sf_seq_le(seq, c->max_snd_nxt);
-		bool live = c->alive && c->state != SF_CLOSED;
-		int k = match ? (live ? 0 : 1) : (live ? 2 : 3);
+		int k = match ? (conn_live(c) ? 0 : 1) : (conn_live(c) ? 2 : 3);
 		if (!best[k])
 			best[k] = c;
 	}
@@ -215,7 +220,7 @@ fz_conn *fz_conn_live_by_tuple(fz_harness *h, const sf_endpoint *local, const sf
 		fz_conn *c = &h->conns[i];
 		if (!c->seen || !endpoint_eq(&c->local, local) || !endpoint_eq(&c->remote, remote))
 			continue;
-		if (c->alive && c->state != SF_CLOSED)
+		if (conn_live(c))
 			return c;
 		if (c->alive && !closed)
 			closed = c;

@@ -391,8 +391,6 @@ static const sc_scenario *prologue_of(const fz_target *t)
 	return &pro;
 }
 
-/* Decode and play the input one event at a time: no scenario is built, so
- * nothing is allocated per event (the events borrow their octets from data). */
 /*
  * SYNFIN_FUZZ_STATS=1: at exit, how many inputs ran and how many events
  * (records) they played, so that a throughput figure comes with the input
@@ -408,6 +406,8 @@ static void print_stats(void)
 		stat_inputs ? (double)stat_events / (double)stat_inputs : 0.0);
 }
 
+/* Decode and play the input one event at a time: no scenario is built, so
+ * nothing is allocated per event (the events borrow their octets from data). */
 static void play_stream(fz_player *p, const uint8_t *data, size_t size, size_t max_events)
 {
 	sc_binary_reader r;
