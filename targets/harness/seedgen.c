@@ -17,6 +17,12 @@
  * Scripts that do not fit the target are skipped (and said so). Each output
  * is named after its script (<script>.bin, or <script>-<n>.raw for packets),
  * so a corpus file says where it came from.
+ *
+ *   fuzz_seedgen --canon IN OUT
+ *
+ * writes the binary scenario IN in its canonical form (targets/README.md,
+ * "dense records"): decoded and encoded again, so the same events in the
+ * fewest octets. `synfin fuzz canon` uses it on the committed corpora.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -32,7 +38,10 @@ typedef enum { T_PASSIVE, T_ACTIVE, T_PACKET, T_SCRIPT } target_kind;
 static int write_file(const char *dir, const char *name, const uint8_t *buf, size_t len)
 {
 	char path[4096];
-	snprintf(path, sizeof path, "%s/%s", dir, name);
+	if (dir)
+		snprintf(path, sizeof path, "%s/%s", dir, name);
+	else
+		snprintf(path, sizeof path, "%s", name);
 	FILE *f = fopen(path, "wb");
 	if (!f || fwrite(buf, 1, len, f) != len) {
 		fprintf(stderr, "seedgen: cannot write %s: %s\n", path, strerror(errno));
@@ -172,12 +181,47 @@ static int parse_target(const char *name, target_kind *t)
 	return 0;
 }
 
+/* --canon IN OUT: IN decoded and encoded again. */
+static int canon(const char *in, const char *out)
+{
+	enum { MAX_INPUT = 1 << 20 };
+	static uint8_t buf[MAX_INPUT + 1];
+	FILE *f = fopen(in, "rb");
+	if (!f) {
+		fprintf(stderr, "seedgen: cannot open %s: %s\n", in, strerror(errno));
+		return 1;
+	}
+	size_t len = fread(buf, 1, sizeof buf, f);
+	int err = ferror(f);
+	fclose(f);
+	if (err || len > MAX_INPUT) {
+		fprintf(stderr, "seedgen: %s: %s\n", in, err ? "read error" : "larger than 1 MiB");
+		return 1;
+	}
+	sc_scenario scn;
+	uint8_t *bin = NULL;
+	size_t n = 0;
+	int rc = sc_binary_decode(buf, len, in, &scn);
+	if (rc == 0)
+		rc = sc_binary_encode(&scn, &bin, &n);
+	if (rc != 0)
+		fprintf(stderr, "seedgen: %s: out of memory\n", in);
+	else
+		rc = write_file(NULL, out, bin, n);
+	free(bin);
+	sc_scenario_free(&scn);
+	return rc ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	target_kind t;
+	if (argc == 4 && !strcmp(argv[1], "--canon"))
+		return canon(argv[2], argv[3]);
 	if (argc < 4 || parse_target(argv[1], &t) != 0) {
 		fprintf(stderr, "usage: fuzz_seedgen passive_open|listener|active_open|single_packet|"
-				"script_parser OUT_DIR SCRIPT.pkt...\n");
+				"script_parser OUT_DIR SCRIPT.pkt...\n"
+				"       fuzz_seedgen --canon IN OUT\n");
 		return 2;
 	}
 	int status = 0;
