@@ -72,19 +72,25 @@ void sc_scenario_free(sc_scenario *scn)
 	memset(scn, 0, sizeof(*scn));
 }
 
-static int grow_events(sc_scenario *scn)
+int sc_scenario_reserve(sc_scenario *scn, size_t n)
 {
-	size_t cap = scn->cap ? scn->cap * 2 : 16;
 	sc_event *ev;
 
-	if (cap > SC_MAX_EVENTS)
-		cap = SC_MAX_EVENTS;
-	ev = realloc(scn->ev, cap * sizeof(*ev));
+	if (n > SC_MAX_EVENTS)
+		n = SC_MAX_EVENTS;
+	if (n <= scn->cap)
+		return 0;
+	ev = realloc(scn->ev, n * sizeof(*ev));
 	if (!ev)
 		return -ENOMEM;
 	scn->ev = ev;
-	scn->cap = cap;
+	scn->cap = n;
 	return 0;
+}
+
+static int grow_events(sc_scenario *scn)
+{
+	return sc_scenario_reserve(scn, scn->cap ? scn->cap * 2 : 16);
 }
 
 /* Deep-copy the buffers an event points to, so the scenario owns them. */

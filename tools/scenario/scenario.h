@@ -444,6 +444,11 @@ void sc_scenario_free(sc_scenario *scn);
  * NULL when out of memory or at SC_MAX_EVENTS.
  */
 sc_event *sc_scenario_append(sc_scenario *scn, const sc_event *ev);
+/*
+ * Make room for at least n events in all (capped at SC_MAX_EVENTS), so that
+ * appending that many reallocates nothing. Returns 0 or -ENOMEM.
+ */
+int sc_scenario_reserve(sc_scenario *scn, size_t n);
 /* Add (or replace) a --name=value option. Returns 0 or -ENOMEM. */
 int sc_scenario_set_option(sc_scenario *scn, const char *name, const char *value,
 			   sc_pos pos);

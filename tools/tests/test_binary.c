@@ -107,6 +107,8 @@ static size_t check_canonical(const uint8_t *b, size_t n)
 	size_t l1, l2, count;
 
 	ASSERT_EQ(sc_binary_decode(b, n, NULL, &s1), 0);
+	/* One event per record, in an array allocated once at its size. */
+	ASSERT_EQ(s1.cap, s1.count);
 	ASSERT_EQ(sc_binary_encode(&s1, &e1, &l1), 0);
 	ASSERT_EQ(sc_binary_decode(e1, l1, NULL, &s2), 0);
 	assert_scenario_eq(&s1, &s2);

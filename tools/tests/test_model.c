@@ -80,6 +80,33 @@ static void test_event_limit(void)
 	sc_scenario_free(&s);
 }
 
+static void test_reserve(void)
+{
+	sc_scenario s;
+	sc_event e;
+	sc_event *first;
+	size_t i;
+
+	ASSERT_EQ(sc_scenario_init(&s, NULL), 0);
+	ASSERT_EQ(sc_scenario_reserve(&s, 40), 0);
+	ASSERT_EQ(s.cap, 40);
+	ASSERT_EQ(sc_scenario_reserve(&s, 10), 0); /* never shrinks */
+	ASSERT_EQ(s.cap, 40);
+	memset(&e, 0, sizeof(e));
+	e.kind = SC_EV_WAIT;
+	first = sc_scenario_append(&s, &e);
+	ASSERT(first != NULL);
+	for (i = 1; i < 40; i++)
+		ASSERT(sc_scenario_append(&s, &e) != NULL);
+	ASSERT(s.ev == first); /* 40 appends, no reallocation */
+	ASSERT(sc_scenario_append(&s, &e) != NULL);
+	ASSERT_EQ(s.count, 41);
+	ASSERT(s.cap > 40);
+	ASSERT_EQ(sc_scenario_reserve(&s, SC_MAX_EVENTS + 5), 0);
+	ASSERT_EQ(s.cap, SC_MAX_EVENTS);
+	sc_scenario_free(&s);
+}
+
 static void test_options(void)
 {
 	sc_scenario s;
@@ -165,6 +192,7 @@ int main(void)
 {
 	RUN_TEST(test_append_copies_buffers);
 	RUN_TEST(test_event_limit);
+	RUN_TEST(test_reserve);
 	RUN_TEST(test_options);
 	RUN_TEST(test_name_tables);
 	RUN_TEST(test_conn_of_ports);
