@@ -100,6 +100,11 @@ typedef struct fz_ref_snap {
 	uint32_t conn_id;
 	sf_state state;
 	uint32_t iss, snd_una, snd_nxt, snd_wnd, max_snd_wnd, rcv_nxt;
+	/* Taken for a connection in TIME-WAIT only: another connection on the
+	 * same 4-tuple in SYN-RECEIVED (a new incarnation), if the stack holds
+	 * one. */
+	bool next_valid;
+	uint32_t next_id, next_iss;
 } fz_ref_snap;
 
 /* A segment the engine sent during the current event. */
@@ -164,6 +169,7 @@ struct fz_harness {
 	uint8_t *recvbuf;
 
 	fz_ref_snap ref_pre;         /* reference.c: the connection before the segment */
+	sf_endpoint ref_local, ref_remote; /* reference.c: and its 4-tuple */
 };
 
 /* Bookkeeping (harness.c). */

@@ -15,7 +15,16 @@
  *   FIN    a connection never rests in CLOSING once its FIN is acknowledged:
  *          FIN-WAIT-1 goes to TIME-WAIT when the peer's FIN comes with (or
  *          after) the ACK of ours, and CLOSING leaves on that ACK
- *          (RFC9293:U-17, U-18).
+ *          (RFC9293:U-17, U-18);
+ *   TIME-WAIT  RFC 9293 lets a new SYN reopen a connection in TIME-WAIT
+ *          (MAY-2), on two conditions this oracle holds the engine to:
+ *          a SYN whose SEG.SEQ lies before RCV.NXT is an old duplicate of
+ *          the previous incarnation and must leave TIME-WAIT as it was
+ *          (MAY-2 (2), DESIGN seed 9; a SYN at exactly RCV.NXT may go either
+ *          way, Linux refuses it); and a new incarnation opened from
+ *          TIME-WAIT must get an ISS above every sequence number the old one
+ *          used, SND.NXT - 1 (MAY-2 (1), RFC 1122 §4.2.2.13), or the old
+ *          incarnation's segments still in the network fit the new one.
  *
  * "Before" is taken from the engine just before the segment goes in, only
  * for segments that one of these rules is about and only when the harness's
@@ -24,9 +33,8 @@
  * (sf_foreach_conn), so the engine's own values are compared: MAX.SND.WND is
  * its max_snd_wnd, which the window oracle already bounds by what the peer
  * offered. The engine has no configuration that turns RFC 5961 off, and
- * TIME-WAIT (where RFC 9293 lets a SYN reopen the connection, MAY-2) and
  * SYN-RECEIVED (where a SYN may take a passive open back to LISTEN, U-13)
- * are not checked. An RST in a synchronized state (RFC5961:3.2) is checked
+ * is not checked. An RST in a synchronized state (RFC5961:3.2) is checked
  * by the transition oracle.
  */
 #include <stdio.h>
@@ -34,7 +42,7 @@
 
 #include "harness_internal.h"
 
-/* The states the rules above cover: synchronized, not TIME-WAIT. */
+/* The states the SYN, ACK and FIN rules cover: synchronized, not TIME-WAIT. */
 static bool covered(sf_state s)
 {
 	return s >= SF_ESTABLISHED && s <= SF_LAST_ACK;
@@ -59,16 +67,48 @@ static bool wanted(const sf_segment *seg, sf_state s)
 	return seg->payload_len || (seg->flags & SF_FIN) || s == SF_CLOSING;
 }
 
+/* Does a rule judge seg arriving at a connection in state s? */
+static bool applies(const sf_segment *seg, sf_state s)
+{
+	if (s == SF_TIME_WAIT)
+		return (seg->flags & (SF_SYN | SF_RST)) == SF_SYN;
+	return covered(s) && wanted(seg, s);
+}
+
 typedef struct snap_walk {
 	uint32_t conn_id;
 	fz_ref_snap *out;
+	/* Look for a new incarnation on this 4-tuple too. */
+	bool tw;
+	sf_endpoint local, remote;
 } snap_walk;
+
+static bool same_endpoint(const sf_endpoint *a, const sf_endpoint *b)
+{
+	return a->port == b->port && sf_addr_eq(&a->addr, &b->addr);
+}
+
+/* Another connection in SYN-RECEIVED on the TIME-WAIT connection's 4-tuple
+ * (the 4-tuple is known before the walk starts, so the walk's order, which
+ * may give the listener's SYN queue first, does not matter). */
+static void note_next(snap_walk *w, const sf_tcp_info *info)
+{
+	if (info->conn_id == w->conn_id || info->state != SF_SYN_RECEIVED ||
+	    !same_endpoint(&info->local, &w->local) || !same_endpoint(&info->remote, &w->remote))
+		return;
+	w->out->next_valid = true;
+	w->out->next_id = info->conn_id;
+	w->out->next_iss = info->iss;
+}
 
 static void snap_visit(void *ctx, const sf_tcp_info *info)
 {
 	snap_walk *w = ctx;
-	if (info->conn_id != w->conn_id)
+	if (info->conn_id != w->conn_id) {
+		if (w->tw)
+			note_next(w, info);
 		return;
+	}
 	fz_ref_snap *s = w->out;
 	s->valid = true;
 	s->conn_id = info->conn_id;
@@ -82,11 +122,18 @@ static void snap_visit(void *ctx, const sf_tcp_info *info)
 }
 
 /* The engine's view of connection conn_id now; s->valid is false if the
- * stack no longer holds it. */
-static void snapshot(fz_harness *h, uint32_t conn_id, fz_ref_snap *s)
+ * stack no longer holds it. With tw (a connection in TIME-WAIT, whose
+ * 4-tuple is local/remote), also its new incarnation, if any. */
+static void snapshot(fz_harness *h, uint32_t conn_id, fz_ref_snap *s, const sf_endpoint *local,
+		     const sf_endpoint *remote)
 {
 	snap_walk w = {.conn_id = conn_id, .out = s};
 	memset(s, 0, sizeof *s);
+	if (local && remote) {
+		w.tw = true;
+		w.local = *local;
+		w.remote = *remote;
+	}
 	sf_foreach_conn(h->stack, snap_visit, &w);
 }
 
@@ -99,11 +146,14 @@ void fz_ref_before(fz_harness *h, const sf_segment *seg)
 	sf_endpoint remote = {.addr = seg->src, .port = seg->sport};
 	fz_conn *c = (seg->flags & SF_ACK) ? fz_conn_by_tuple(h, &local, &remote, seg->ack)
 					     : fz_conn_live_by_tuple(h, &local, &remote);
-	if (!c || !c->alive || !covered(c->state) || !wanted(seg, c->state))
+	if (!c || !c->alive || !applies(seg, c->state))
 		return;
-	snapshot(h, c->id, &h->ref_pre);
-	if (h->ref_pre.valid && (!covered(h->ref_pre.state) || !wanted(seg, h->ref_pre.state)))
+	bool tw = c->state == SF_TIME_WAIT;
+	snapshot(h, c->id, &h->ref_pre, tw ? &local : NULL, tw ? &remote : NULL);
+	if (h->ref_pre.valid && !applies(seg, h->ref_pre.state))
 		h->ref_pre.valid = false;
+	h->ref_local = local;
+	h->ref_remote = remote;
 }
 
 /* Did the engine send an RST to the segment's sender during this event? */
@@ -182,9 +232,45 @@ static void judge_closing(fz_harness *h, const fz_ref_snap *pre, const fz_ref_sn
 		post->conn_id, sf_state_name(pre->state), post->snd_nxt);
 }
 
+/* TIME-WAIT and a new SYN (RFC9293:MAY-2): an old duplicate leaves it as it
+ * was; a new incarnation starts above the old one's sequence numbers. */
+static void judge_time_wait(fz_harness *h, const fz_ref_snap *pre, const fz_ref_snap *post,
+			    const sf_segment *in)
+{
+	if (sf_seq_lt(in->seq, pre->rcv_nxt)) {
+		const char *moved = what_moved(pre, post);
+		if (!moved && post->next_valid && !pre->next_valid)
+			moved = "a new incarnation was opened";
+		if (moved)
+			fz_fail(h, "reference",
+				"connection %u in TIME-WAIT got a SYN with seq %u, before RCV.NXT %u "
+				"(an old duplicate of the connection that is over), and %s (now %s); "
+				"an old duplicate leaves TIME-WAIT as it was (RFC9293:MAY-2, DESIGN "
+				"seed 9)",
+				pre->conn_id, in->seq, pre->rcv_nxt, moved,
+				post->valid ? sf_state_name(post->state) : "gone");
+		return;
+	}
+	/* A new incarnation, on the 4-tuple where none was before. */
+	if (!post->next_valid || pre->next_valid || (post->valid && post->state == SF_TIME_WAIT))
+		return;
+	uint32_t last = pre->snd_nxt - 1;
+	if (!sf_seq_gt(post->next_iss, last))
+		fz_fail(h, "reference",
+			"connection %u was reopened from TIME-WAIT by a SYN (seq %u) as connection %u "
+			"with ISS %u, not above %u, the last sequence number the old incarnation used "
+			"(RFC9293:MAY-2 (1), RFC 1122 4.2.2.13)",
+			pre->conn_id, in->seq, post->next_id, post->next_iss, last);
+}
+
 void fz_ref_judge(fz_harness *h, const fz_ref_snap *pre, const fz_ref_snap *post,
 		  const sf_segment *in, uint64_t written)
 {
+	if (pre->state == SF_TIME_WAIT) {
+		if ((in->flags & (SF_SYN | SF_RST)) == SF_SYN)
+			judge_time_wait(h, pre, post, in);
+		return;
+	}
 	if (in->flags & SF_SYN)
 		judge_syn(h, pre, post, in);
 	else if (in->flags & SF_ACK)
@@ -200,9 +286,10 @@ void fz_ref_after(fz_harness *h)
 	h->ref_pre.valid = false;
 	/* Judge the segment as the engine got it: faults (a bad checksum, a
 	 * cut length) may have kept it from arriving at all. */
-	if (h->kind != FZ_EV_INPUT || !h->in_valid || !wanted(&h->in, pre.state))
+	if (h->kind != FZ_EV_INPUT || !h->in_valid || !applies(&h->in, pre.state))
 		return;
 	fz_ref_snap post;
-	snapshot(h, pre.conn_id, &post);
+	bool tw = pre.state == SF_TIME_WAIT;
+	snapshot(h, pre.conn_id, &post, tw ? &h->ref_local : NULL, tw ? &h->ref_remote : NULL);
 	fz_ref_judge(h, &pre, &post, &h->in, fz_conn_get(h, pre.conn_id)->written);
 }

@@ -316,6 +316,32 @@ static void ref_closing_acked(void)
 	fz_ref_judge(h, &pre, &post, &seg, 10);
 }
 
+/* RFC9293:MAY-2, DESIGN seed 9: an old duplicate SYN (below RCV.NXT)
+ * ended TIME-WAIT and opened a new incarnation. */
+static void ref_tw_old_syn_reopens(void)
+{
+	fz_harness *h = harness();
+	fz_ref_snap pre = ref_snap(SF_TIME_WAIT), post = {0};
+	post.next_valid = true;
+	post.next_id = 10;
+	post.next_iss = 1001 + 65537;
+	sf_segment syn = ref_segment(SF_SYN, 7000, 0);
+	fz_ref_judge(h, &pre, &post, &syn, 0);
+}
+
+/* RFC9293:MAY-2 (1): a new SYN reopened TIME-WAIT, and the new incarnation
+ * got the old one's ISS (SND.NXT - 1 = 1000 was the last number used). */
+static void ref_tw_isn_reused(void)
+{
+	fz_harness *h = harness();
+	fz_ref_snap pre = ref_snap(SF_TIME_WAIT), post = {0};
+	post.next_valid = true;
+	post.next_id = 10;
+	post.next_iss = pre.iss;
+	sf_segment syn = ref_segment(SF_SYN, 7001 + 100000, 0);
+	fz_ref_judge(h, &pre, &post, &syn, 0);
+}
+
 /* The hooks are wired: a SYN from the peer of an established connection
  * goes through fz_input(), whose fz_ref_before() snapshots the connection
  * and whose fz_ref_after() consumes the snapshot (a correct engine answers
@@ -344,6 +370,35 @@ static void ref_hooks_wired(void)
 	fz_free(h);
 }
 
+/* The same for TIME-WAIT: an old duplicate SYN, then a new SYN that
+ * reopens the connection (a listener is on the port), each snapshotted
+ * before and judged after; the engine gets both right, so nothing fires. */
+static void ref_tw_hooks_wired(void)
+{
+	int listener = -1;
+	fz_conn_ref r;
+	fz_harness *h = harness();
+	fz_drive(h, SF_TIME_WAIT, 40001, &listener, &r);
+	sf_segment syn;
+	memset(&syn, 0, sizeof syn);
+	syn.src = r.remote.addr;
+	syn.dst = r.local.addr;
+	syn.sport = r.remote.port;
+	syn.dport = r.local.port;
+	syn.flags = SF_SYN;
+	syn.window = 1000;
+	const uint32_t seqs[] = {r.peer_nxt - 1000, r.peer_nxt + 100000};
+	for (size_t i = 0; i < 2; i++) {
+		memset(&h->ref_pre, 0, sizeof h->ref_pre);
+		syn.seq = seqs[i];
+		fz_event(h, i ? "a new SYN in TIME-WAIT" : "an old duplicate SYN in TIME-WAIT");
+		fz_input(h, &syn, NULL);
+		ASSERT(h->ref_pre.conn_id != 0);
+		ASSERT(!h->ref_pre.valid);
+	}
+	fz_free(h);
+}
+
 /* The same rules stay silent on what a correct engine does. */
 static void ref_silent_when_right(void)
 {
@@ -363,6 +418,21 @@ static void ref_silent_when_right(void)
 	closing.rcv_nxt += 1;
 	sf_segment fin = ref_segment(SF_ACK | SF_FIN, 7001, 1001);
 	fz_ref_judge(h, &fw1, &closing, &fin, 10);      /* our FIN not acknowledged: CLOSING */
+	fz_ref_snap tw = ref_snap(SF_TIME_WAIT), reopened = {0};
+	reopened.next_valid = true;
+	reopened.next_id = 10;
+	reopened.next_iss = 1001;                       /* exactly SND.NXT: above SND.NXT - 1 */
+	sf_segment old_syn = ref_segment(SF_SYN, 7000, 0);
+	fz_ref_judge(h, &tw, &tw, &old_syn, 0);         /* old duplicate: TIME-WAIT as it was */
+	sf_segment at_nxt = ref_segment(SF_SYN, 7001, 0);
+	fz_ref_judge(h, &tw, &tw, &at_nxt, 0);          /* at RCV.NXT: may stay (Linux) */
+	fz_ref_judge(h, &tw, &reopened, &at_nxt, 0);    /* ... or reopen */
+	sf_segment new_syn = ref_segment(SF_SYN, 9000, 0);
+	fz_ref_judge(h, &tw, &reopened, &new_syn, 0);   /* a new SYN reopens, ISS above */
+	fz_ref_snap twin = tw, twin_after = {0};        /* another connection on the 4-tuple */
+	twin.next_valid = twin_after.next_valid = true; /* was there before: not a reopening */
+	twin_after.next_iss = 5;
+	fz_ref_judge(h, &twin, &twin_after, &new_syn, 0);
 	fz_free(h);
 }
 
@@ -418,12 +488,20 @@ int main(void)
 	expect_oracle("ref_old_ack_data", ref_old_ack_data, "reference");
 	expect_oracle("ref_ack_beyond_nxt", ref_ack_beyond_nxt, "reference");
 	expect_oracle("ref_closing_acked", ref_closing_acked, "reference");
+	expect_oracle("ref_tw_old_syn_reopens", ref_tw_old_syn_reopens, "reference");
+	expect_oracle("ref_tw_isn_reused", ref_tw_isn_reused, "reference");
 	status = run_child(ref_hooks_wired, out, sizeof out);
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 		fprintf(stderr, "ref_hooks_wired: the reference oracle's hooks did not run:\n%s\n", out);
 		return 1;
 	}
 	printf("ok ref_hooks_wired (reference)\n");
+	status = run_child(ref_tw_hooks_wired, out, sizeof out);
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		fprintf(stderr, "ref_tw_hooks_wired: the TIME-WAIT rule did not run, or the engine broke it:\n%s\n", out);
+		return 1;
+	}
+	printf("ok ref_tw_hooks_wired (reference)\n");
 	status = run_child(ref_silent_when_right, out, sizeof out);
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 		fprintf(stderr, "ref_silent_when_right: the reference oracle fired on correct behaviour:\n%s\n", out);
