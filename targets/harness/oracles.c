@@ -94,6 +94,20 @@ static const char *kind_name(fz_kind k)
  */
 static void check_rst_exact(fz_harness *h, const fz_conn *c, sf_state from)
 {
+	/* In SYN-SENT, an RST counts only if its ACK acknowledges our SYN:
+	 * ISS < SEG.ACK =< SND.NXT; any other RST is dropped (RFC9293:U-6,
+	 * U-7, RFC5961:3.2-d: a blind RST must not refuse a connection
+	 * attempt). */
+	if (from == SF_SYN_SENT && h->in_valid && c->iss_valid &&
+	    (!(h->in.flags & SF_ACK) || sf_seq_le(h->in.ack, c->iss) ||
+	     sf_seq_gt(h->in.ack, c->max_snd_nxt)))
+		fz_fail(h, "transition",
+			"connection %u in SYN-SENT reset by an RST %s (ISS %u, SND.NXT %u); only "
+			"an RST whose ACK acknowledges our SYN counts, any other is dropped "
+			"(RFC9293:U-7, RFC5961:3.2-d)",
+			c->id, (h->in.flags & SF_ACK) ? "whose ACK does not acknowledge our SYN"
+						      : "without ACK",
+			c->iss, c->max_snd_nxt);
 	if (!h->in_valid || !c->irs_valid || !synchronized(from) || from == SF_TIME_WAIT)
 		return;
 	if (h->in.seq != c->max_rcv_nxt)

@@ -63,6 +63,25 @@ static void illegal_edge(void)
 	fz_on_state(h, 77, SF_CLOSED, SF_TIME_WAIT, SF_CAUSE_TIMEOUT_RETRANS);
 }
 
+/* RFC5961:3.2-d: a connection in SYN-SENT reset by an RST whose ACK does
+ * not acknowledge its SYN. */
+static void rst_syn_sent_bad_ack(void)
+{
+	fz_harness *h = harness();
+	fz_conn *c = fz_conn_get(h, 77);
+	c->reported = true;
+	c->state = SF_SYN_SENT;
+	c->iss_valid = true;
+	c->iss = 1000;
+	c->max_snd_nxt = 1001;
+	memset(&h->in, 0, sizeof h->in);
+	h->in.flags = SF_RST | SF_ACK;
+	h->in.ack = 5000;
+	h->in_valid = true;
+	h->kind = FZ_EV_INPUT;
+	fz_on_state(h, 77, SF_SYN_SENT, SF_CLOSED, SF_CAUSE_RCV_RST);
+}
+
 static void cause_not_of_event(void)
 {
 	fz_conn_ref r;
@@ -467,6 +486,7 @@ int main(void)
 
 	expect_oracle("illegal_edge", illegal_edge, "transition");
 	expect_oracle("cause_not_of_event", cause_not_of_event, "transition");
+	expect_oracle("rst_syn_sent_bad_ack", rst_syn_sent_bad_ack, "transition");
 	expect_oracle("unreported_change", unreported_change, "transition");
 	expect_oracle("syn_fin", syn_fin, "output-sanity");
 	expect_oracle("seq_beyond_snd_nxt", seq_beyond_snd_nxt, "output-sanity");
