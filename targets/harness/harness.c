@@ -172,10 +172,13 @@ static bool endpoint_eq(const sf_endpoint *a, const sf_endpoint *b)
 	return a->port == b->port && sf_addr_eq(&a->addr, &b->addr);
 }
 
-/* Held by the engine and not CLOSED (see fz_conn_by_tuple). */
-static bool conn_live(const fz_conn *c)
+/* Held by the engine and not CLOSED (see fz_conn_by_tuple), or closed by
+ * the engine call being checked: what it sent on its way to CLOSED (the
+ * RST of an abort) is its own. (A fuzz find: an abort's RST was judged by
+ * an older, dead incarnation with the same ISS.) */
+static bool conn_live(const fz_harness *h, const fz_conn *c)
 {
-	return c->alive && c->state != SF_CLOSED;
+	return (c->alive && c->state != SF_CLOSED) || (c->closed_step && c->closed_step == h->step);
 }
 
 /*
@@ -200,7 +203,7 @@ fz_conn *fz_conn_by_tuple(fz_harness *h, const sf_endpoint *local,
 		if (!c->seen || !endpoint_eq(&c->local, local) || !endpoint_eq(&c->remote, remote))
 			continue;
 		bool match = c->iss_valid && sf_seq_le(c->iss, seq) && sf_seq_le(seq, c->max_snd_nxt);
-		int k = match ? (conn_live(c) ? 0 : 1) : (conn_live(c) ? 2 : 3);
+		int k = match ? (conn_live(h, c) ? 0 : 1) : (conn_live(h, c) ? 2 : 3);
 		if (!best[k])
 			best[k] = c;
 	}
@@ -220,7 +223,7 @@ fz_conn *fz_conn_live_by_tuple(fz_harness *h, const sf_endpoint *local, const sf
 		fz_conn *c = &h->conns[i];
 		if (!c->seen || !endpoint_eq(&c->local, local) || !endpoint_eq(&c->remote, remote))
 			continue;
-		if (conn_live(c))
+		if (conn_live(h, c))
 			return c;
 		if (c->alive && !closed)
 			closed = c;
@@ -614,6 +617,7 @@ void fz_fail_tool(const char *oracle, const char *fmt, ...)
 
 static void begin(fz_harness *h, fz_kind kind)
 {
+	h->step++;
 	h->kind = kind;
 	h->in_valid = false;
 	h->nout = 0;

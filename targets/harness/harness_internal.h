@@ -51,6 +51,7 @@ typedef struct fz_conn {
 	sf_state state;     /* last reported state */
 	bool alive;         /* in the latest sf_foreach_conn() walk */
 	bool seen;          /* ever seen in a walk */
+	uint64_t closed_step; /* the step (fz_harness.step) it went CLOSED in */
 	bool from_listen;
 	sf_endpoint local, remote;
 	bool iss_valid, irs_valid;
@@ -121,6 +122,7 @@ struct fz_harness {
 
 	/* the event being played */
 	uint64_t event_no;
+	uint64_t step;               /* engine calls made (one per begin()) */
 	char event_desc[200];        /* text of an fz_event() ... */
 	fz_describe_fn describe;     /* ... or how to make it (fz_event_lazy) */
 	const void *describe_arg;

@@ -162,6 +162,8 @@ void fz_on_state(void *ctx, uint32_t conn_id, sf_state from, sf_state to, sf_cau
 		restart(c);
 	c->reported = true;
 	c->state = to;
+	if (to == SF_CLOSED)
+		c->closed_step = h->step;
 }
 
 /* ---- The walk after each event: states as reported, and bookkeeping ---- */
