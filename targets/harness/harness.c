@@ -167,7 +167,7 @@ fz_conn *fz_conn_get(fz_harness *h, uint32_t id)
 	return c;
 }
 
-static bool endpoint_eq(const sf_endpoint *a, const sf_endpoint *b)
+bool fz_endpoint_eq(const sf_endpoint *a, const sf_endpoint *b)
 {
 	return a->port == b->port && sf_addr_eq(&a->addr, &b->addr);
 }
@@ -200,7 +200,7 @@ fz_conn *fz_conn_by_tuple(fz_harness *h, const sf_endpoint *local,
 	fz_conn *best[4] = {NULL, NULL, NULL, NULL};
 	for (size_t i = h->nconns; i-- > 0;) {
 		fz_conn *c = &h->conns[i];
-		if (!c->seen || !endpoint_eq(&c->local, local) || !endpoint_eq(&c->remote, remote))
+		if (!c->seen || !fz_endpoint_eq(&c->local, local) || !fz_endpoint_eq(&c->remote, remote))
 			continue;
 		bool match = c->iss_valid && sf_seq_le(c->iss, seq) && sf_seq_le(seq, c->max_snd_nxt);
 		int k = match ? (conn_live(h, c) ? 0 : 1) : (conn_live(h, c) ? 2 : 3);
@@ -221,7 +221,7 @@ fz_conn *fz_conn_live_by_tuple(fz_harness *h, const sf_endpoint *local, const sf
 	fz_conn *newest = NULL, *closed = NULL;
 	for (size_t i = h->nconns; i-- > 0;) {
 		fz_conn *c = &h->conns[i];
-		if (!c->seen || !endpoint_eq(&c->local, local) || !endpoint_eq(&c->remote, remote))
+		if (!c->seen || !fz_endpoint_eq(&c->local, local) || !fz_endpoint_eq(&c->remote, remote))
 			continue;
 		if (conn_live(h, c))
 			return c;
@@ -237,7 +237,7 @@ fz_flow *fz_flow_get(fz_harness *h, const sf_endpoint *remote, uint16_t local_po
 {
 	for (size_t i = 0; i < h->nflows; i++) {
 		fz_flow *f = &h->flows[i];
-		if (f->local_port == local_port && endpoint_eq(&f->remote, remote))
+		if (f->local_port == local_port && fz_endpoint_eq(&f->remote, remote))
 			return f;
 	}
 	h->flows = grow(h->flows, &h->capflows, h->nflows + 1, sizeof *h->flows);

@@ -175,6 +175,7 @@ struct fz_harness {
 };
 
 /* Bookkeeping (harness.c). */
+bool fz_endpoint_eq(const sf_endpoint *a, const sf_endpoint *b);
 fz_conn *fz_conn_get(fz_harness *h, uint32_t id);
 fz_conn *fz_conn_by_tuple(fz_harness *h, const sf_endpoint *local,
 			  const sf_endpoint *remote, uint32_t seq);

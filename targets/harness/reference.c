@@ -83,18 +83,13 @@ typedef struct snap_walk {
 	sf_endpoint local, remote;
 } snap_walk;
 
-static bool same_endpoint(const sf_endpoint *a, const sf_endpoint *b)
-{
-	return a->port == b->port && sf_addr_eq(&a->addr, &b->addr);
-}
-
 /* Another connection in SYN-RECEIVED on the TIME-WAIT connection's 4-tuple
  * (the 4-tuple is known before the walk starts, so the walk's order, which
  * may give the listener's SYN queue first, does not matter). */
 static void note_next(snap_walk *w, const sf_tcp_info *info)
 {
 	if (info->conn_id == w->conn_id || info->state != SF_SYN_RECEIVED ||
-	    !same_endpoint(&info->local, &w->local) || !same_endpoint(&info->remote, &w->remote))
+	    !fz_endpoint_eq(&info->local, &w->local) || !fz_endpoint_eq(&info->remote, &w->remote))
 		return;
 	w->out->next_valid = true;
 	w->out->next_id = info->conn_id;
