@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "pcap_io.h"
@@ -244,13 +245,39 @@ static void test_inbound_faults(void)
 				 "+0 > S. 0:0(0) ack 1 <...>\n");
 }
 
+/* Scratch files go to SYNFIN_TEST_TMP (ctest sets it to a folder in the
+ * build tree); run by hand, to a private folder under /tmp that is removed
+ * with its files at exit. */
+static char own_tmp[64];
+
+static void remove_own_tmp(void)
+{
+	static const char *const names[] = {"trace.txt", "run.pcap", "sack.pcap"};
+	char path[128];
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", own_tmp, names[i]);
+		remove(path);
+	}
+	rmdir(own_tmp);
+}
+
 static const char *tmp_file(const char *name)
 {
 	static char buf[600];
 	const char *t = getenv("SYNFIN_TEST_TMP");
-	const char *dir = t && *t ? t : "/tmp/synfin_test_run";
+	const char *dir = t;
 
-	mkdir(dir, 0755);
+	if (t && *t) {
+		mkdir(dir, 0755);
+	} else {
+		if (!own_tmp[0]) {
+			snprintf(own_tmp, sizeof(own_tmp), "/tmp/synfin_test_run.XXXXXX");
+			ASSERT(mkdtemp(own_tmp) != NULL);
+			atexit(remove_own_tmp);
+		}
+		dir = own_tmp;
+	}
 	snprintf(buf, sizeof(buf), "%s/%s", dir, name);
 	return buf;
 }
