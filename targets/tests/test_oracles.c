@@ -54,6 +54,21 @@ static sf_segment our_segment(const fz_conn_ref *r, uint8_t flags)
 	return s;
 }
 
+/* A SYN from the peer of r's connection, with sequence number seq. */
+static sf_segment peer_syn(const fz_conn_ref *r, uint32_t seq)
+{
+	sf_segment s;
+	memset(&s, 0, sizeof s);
+	s.src = r->remote.addr;
+	s.dst = r->local.addr;
+	s.sport = r->remote.port;
+	s.dport = r->local.port;
+	s.flags = SF_SYN;
+	s.seq = seq;
+	s.window = 1000;
+	return s;
+}
+
 /* ---- Planted faults ---- */
 
 static void illegal_edge(void)
@@ -270,6 +285,14 @@ static fz_ref_snap ref_snap(sf_state state)
 	return s;
 }
 
+/* After a SYN to a connection in TIME-WAIT: the old one gone, a new
+ * incarnation (connection 10) on its 4-tuple with the given ISS. */
+static fz_ref_snap ref_reopened(uint32_t next_iss)
+{
+	fz_ref_snap s = {.next_valid = true, .next_id = 10, .next_iss = next_iss};
+	return s;
+}
+
 static sf_segment ref_segment(uint8_t flags, uint32_t seq, uint32_t ack)
 {
 	sf_segment s;
@@ -340,10 +363,7 @@ static void ref_closing_acked(void)
 static void ref_tw_old_syn_reopens(void)
 {
 	fz_harness *h = harness();
-	fz_ref_snap pre = ref_snap(SF_TIME_WAIT), post = {0};
-	post.next_valid = true;
-	post.next_id = 10;
-	post.next_iss = 1001 + 65537;
+	fz_ref_snap pre = ref_snap(SF_TIME_WAIT), post = ref_reopened(1001 + 65537);
 	sf_segment syn = ref_segment(SF_SYN, 7000, 0);
 	fz_ref_judge(h, &pre, &post, &syn, 0);
 }
@@ -353,10 +373,7 @@ static void ref_tw_old_syn_reopens(void)
 static void ref_tw_isn_reused(void)
 {
 	fz_harness *h = harness();
-	fz_ref_snap pre = ref_snap(SF_TIME_WAIT), post = {0};
-	post.next_valid = true;
-	post.next_id = 10;
-	post.next_iss = pre.iss;
+	fz_ref_snap pre = ref_snap(SF_TIME_WAIT), post = ref_reopened(pre.iss);
 	sf_segment syn = ref_segment(SF_SYN, 7001 + 100000, 0);
 	fz_ref_judge(h, &pre, &post, &syn, 0);
 }
@@ -373,15 +390,7 @@ static void ref_hooks_wired(void)
 	sf_tcp_info info;
 	ASSERT_EQ(fz_info(h, r.sd, &info), 0);
 	memset(&h->ref_pre, 0, sizeof h->ref_pre);
-	sf_segment syn;
-	memset(&syn, 0, sizeof syn);
-	syn.src = r.remote.addr;
-	syn.dst = r.local.addr;
-	syn.sport = r.remote.port;
-	syn.dport = r.local.port;
-	syn.flags = SF_SYN;
-	syn.seq = r.peer_nxt;
-	syn.window = 1000;
+	sf_segment syn = peer_syn(&r, r.peer_nxt);
 	fz_event(h, "SYN to an established connection");
 	fz_input(h, &syn, NULL);
 	ASSERT_EQ(h->ref_pre.conn_id, info.conn_id);
@@ -398,18 +407,10 @@ static void ref_tw_hooks_wired(void)
 	fz_conn_ref r;
 	fz_harness *h = harness();
 	fz_drive(h, SF_TIME_WAIT, 40001, &listener, &r);
-	sf_segment syn;
-	memset(&syn, 0, sizeof syn);
-	syn.src = r.remote.addr;
-	syn.dst = r.local.addr;
-	syn.sport = r.remote.port;
-	syn.dport = r.local.port;
-	syn.flags = SF_SYN;
-	syn.window = 1000;
 	const uint32_t seqs[] = {r.peer_nxt - 1000, r.peer_nxt + 100000};
 	for (size_t i = 0; i < 2; i++) {
 		memset(&h->ref_pre, 0, sizeof h->ref_pre);
-		syn.seq = seqs[i];
+		sf_segment syn = peer_syn(&r, seqs[i]);
 		fz_event(h, i ? "a new SYN in TIME-WAIT" : "an old duplicate SYN in TIME-WAIT");
 		fz_input(h, &syn, NULL);
 		ASSERT(h->ref_pre.conn_id != 0);
@@ -437,10 +438,8 @@ static void ref_silent_when_right(void)
 	closing.rcv_nxt += 1;
 	sf_segment fin = ref_segment(SF_ACK | SF_FIN, 7001, 1001);
 	fz_ref_judge(h, &fw1, &closing, &fin, 10);      /* our FIN not acknowledged: CLOSING */
-	fz_ref_snap tw = ref_snap(SF_TIME_WAIT), reopened = {0};
-	reopened.next_valid = true;
-	reopened.next_id = 10;
-	reopened.next_iss = 1001;                       /* exactly SND.NXT: above SND.NXT - 1 */
+	fz_ref_snap tw = ref_snap(SF_TIME_WAIT);
+	fz_ref_snap reopened = ref_reopened(1001);      /* exactly SND.NXT: above SND.NXT - 1 */
 	sf_segment old_syn = ref_segment(SF_SYN, 7000, 0);
 	fz_ref_judge(h, &tw, &tw, &old_syn, 0);         /* old duplicate: TIME-WAIT as it was */
 	sf_segment at_nxt = ref_segment(SF_SYN, 7001, 0);
