@@ -10,7 +10,10 @@
  *   transition       every state change reported through env.on_state is an
  *                    edge of the RFC 9293 diagram for its cause
  *                    (sf_transition_legal()), and starts from the state the
- *                    connection was last reported in;
+ *                    connection was last reported in; an edge taken on an
+ *                    RST or an ACK needs the right one (RFC5961:3.2, 3.2-d;
+ *                    RFC9293:U-15, U-18: an RST at RCV.NXT, an ACK of our
+ *                    SYN or of our FIN);
  *   output-sanity    every emitted segment re-parses with our own parser to
  *                    the same fields with a correct checksum, has a legal
  *                    flag combination, belongs to a connection (or is an

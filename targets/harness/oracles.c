@@ -88,9 +88,9 @@ static const char *kind_name(fz_kind k)
 }
 
 /*
- * RFC5961:3.2: in a synchronized state, an RST resets the connection only
- * when its sequence number is exactly RCV.NXT; otherwise it gets a challenge
- * ACK. RCV.NXT before this event is what the last walk saw.
+ * RFC5961:3.2: in a synchronized state or SYN-RECEIVED, an RST resets the
+ * connection only when its sequence number is exactly RCV.NXT; otherwise it
+ * gets a challenge ACK. RCV.NXT before this event is what the last walk saw.
  */
 static void check_rst_exact(fz_harness *h, const fz_conn *c, sf_state from)
 {
@@ -108,13 +108,60 @@ static void check_rst_exact(fz_harness *h, const fz_conn *c, sf_state from)
 			c->id, (h->in.flags & SF_ACK) ? "whose ACK does not acknowledge our SYN"
 						      : "without ACK",
 			c->iss, c->max_snd_nxt);
-	if (!h->in_valid || !c->irs_valid || !synchronized(from) || from == SF_TIME_WAIT)
+	/* RFC5961:3.2 holds in every state but SYN-SENT: SYN-RECEIVED too,
+	 * where the exact RST takes a SYN-queue entry back to LISTEN (U-11). */
+	if (!h->in_valid || !c->irs_valid || from == SF_TIME_WAIT ||
+	    !(synchronized(from) || from == SF_SYN_RECEIVED))
 		return;
 	if (h->in.seq != c->max_rcv_nxt)
 		fz_fail(h, "transition",
 			"connection %u reset by an RST with seq %u in %s, but RCV.NXT is %u "
 			"(RFC5961:3.2: only an exact match may reset; others get a challenge ACK)",
 			c->id, h->in.seq, sf_state_name(from), c->max_rcv_nxt);
+}
+
+/*
+ * The edges an acknowledgement takes need the right acknowledgement; the
+ * diagram alone allows them on any (RFC 9293 §3.10.7.4, fifth and eighth
+ * steps). The segment being processed must carry it:
+ *   SYN-RECEIVED -> ESTABLISHED: SND.UNA < SEG.ACK =< SND.NXT, our SYN
+ *     acknowledged (RFC9293:U-15);
+ *   FIN-WAIT-1 -> FIN-WAIT-2, CLOSING -> TIME-WAIT, LAST-ACK -> CLOSED on an
+ *     ACK, and FIN-WAIT-1 -> TIME-WAIT on a FIN: SEG.ACK acknowledges our
+ *     FIN, which follows every octet send() accepted: ISS + 1 + written is
+ *     the FIN's sequence number (RFC9293:U-17, U-18).
+ * An ACK that only repeats SND.UNA, while data or the FIN still wait behind
+ * a closed window, acknowledges nothing.
+ */
+static void check_ack_exact(fz_harness *h, const fz_conn *c, sf_state from, sf_state to,
+			    sf_cause cause)
+{
+	bool syn = from == SF_SYN_RECEIVED && to == SF_ESTABLISHED &&
+		   (cause == SF_CAUSE_RCV_ACK || cause == SF_CAUSE_RCV_DATA);
+	bool fin = (cause == SF_CAUSE_RCV_ACK &&
+		    ((from == SF_FIN_WAIT_1 && to == SF_FIN_WAIT_2) ||
+		     (from == SF_CLOSING && to == SF_TIME_WAIT) ||
+		     (from == SF_LAST_ACK && to == SF_CLOSED))) ||
+		   (cause == SF_CAUSE_RCV_FIN && from == SF_FIN_WAIT_1 && to == SF_TIME_WAIT);
+	if ((!syn && !fin) || !h->in_valid || !c->iss_valid)
+		return;
+	bool ack = h->in.flags & SF_ACK;
+	if (syn && (!ack || !sf_seq_gt(h->in.ack, c->iss) || sf_seq_gt(h->in.ack, c->max_snd_nxt)))
+		fz_fail(h, "transition",
+			"connection %u: SYN-RECEIVED -> ESTABLISHED on a segment %s%u (ISS %u, "
+			"SND.NXT %u); only an ACK of our SYN, SND.UNA < SEG.ACK =< SND.NXT, "
+			"completes the handshake, any other gets an RST (RFC9293:U-15)",
+			c->id, ack ? "with ACK " : "without ACK, seq ", ack ? h->in.ack : h->in.seq,
+			c->iss, c->max_snd_nxt);
+	uint32_t fin_ack = c->iss + 2 + (uint32_t)c->written;
+	if (fin && (!ack || h->in.ack != fin_ack))
+		fz_fail(h, "transition",
+			"connection %u: %s -> %s on a segment %s%u, but our FIN is acknowledged only "
+			"by %u (ISS %u + 1 + %llu octets written + FIN); the FIN or data before it "
+			"is still unacknowledged (RFC9293:U-17, U-18)",
+			c->id, sf_state_name(from), sf_state_name(to),
+			ack ? "with ACK " : "without ACK, seq ", ack ? h->in.ack : h->in.seq, fin_ack,
+			c->iss, (unsigned long long)c->written);
 }
 
 /*
@@ -156,6 +203,7 @@ void fz_on_state(void *ctx, uint32_t conn_id, sf_state from, sf_state to, sf_cau
 			kind_name(h->kind));
 	if (cause == SF_CAUSE_RCV_RST)
 		check_rst_exact(h, c, from);
+	check_ack_exact(h, c, from, to, cause);
 	if (!c->reported && from == SF_LISTEN)
 		c->from_listen = true;
 	if (c->reported && from == SF_CLOSED)

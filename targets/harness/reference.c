@@ -25,6 +25,11 @@
  *          TIME-WAIT must get an ISS above every sequence number the old one
  *          used, SND.NXT - 1 (MAY-2 (1), RFC 1122 §4.2.2.13), or the old
  *          incarnation's segments still in the network fit the new one.
+ *   SYN-SENT  a SYN-ACK (without RST) whose ACK acknowledges our SYN,
+ *          ISS < SEG.ACK =< SND.NXT, completes the handshake: the
+ *          connection does not stay in SYN-SENT (RFC9293:U-8). The
+ *          transition oracle sees only wrong moves; this is a move an
+ *          engine must make, and one that a wrong ACK check silently skips.
  *
  * "Before" is taken from the engine just before the segment goes in, only
  * for segments that one of these rules is about and only when the harness's
@@ -72,6 +77,8 @@ static bool applies(const sf_segment *seg, sf_state s)
 {
 	if (s == SF_TIME_WAIT)
 		return (seg->flags & (SF_SYN | SF_RST)) == SF_SYN;
+	if (s == SF_SYN_SENT)
+		return (seg->flags & (SF_SYN | SF_ACK | SF_RST)) == (SF_SYN | SF_ACK);
 	return covered(s) && wanted(seg, s);
 }
 
@@ -258,9 +265,31 @@ static void judge_time_wait(fz_harness *h, const fz_ref_snap *pre, const fz_ref_
 			pre->conn_id, in->seq, post->next_id, post->next_iss, last);
 }
 
+/* SYN-SENT and a SYN-ACK that acknowledges our SYN (RFC9293:U-8). */
+static void judge_syn_sent(fz_harness *h, const fz_ref_snap *pre, const fz_ref_snap *post,
+			   const sf_segment *in)
+{
+	if (!sf_seq_gt(in->ack, pre->iss) || sf_seq_gt(in->ack, pre->snd_nxt))
+		return;
+	/* Where it goes from ESTABLISHED in the same segment (CLOSE-WAIT on a
+	 * FIN, FIN-WAIT-1 after shutdown(), CLOSED on data after
+	 * shutdown(SHUT_RD)) the transition oracle judges; staying is wrong. */
+	if (!post->valid || post->state != SF_SYN_SENT)
+		return;
+	fz_fail(h, "reference",
+		"connection %u in SYN-SENT got a SYN-ACK (seq %u) whose ACK %u acknowledges our "
+		"SYN (ISS %u, SND.NXT %u), and stayed in SYN-SENT; such a segment completes "
+		"the handshake (RFC9293:U-8)",
+		pre->conn_id, in->seq, in->ack, pre->iss, pre->snd_nxt);
+}
+
 void fz_ref_judge(fz_harness *h, const fz_ref_snap *pre, const fz_ref_snap *post,
 		  const sf_segment *in, uint64_t written)
 {
+	if (pre->state == SF_SYN_SENT) {
+		judge_syn_sent(h, pre, post, in);
+		return;
+	}
 	if (pre->state == SF_TIME_WAIT) {
 		if ((in->flags & (SF_SYN | SF_RST)) == SF_SYN)
 			judge_time_wait(h, pre, post, in);

@@ -97,6 +97,122 @@ static void rst_syn_sent_bad_ack(void)
 	fz_on_state(h, 77, SF_SYN_SENT, SF_CLOSED, SF_CAUSE_RCV_RST);
 }
 
+/* A SYN-queue entry (IRS 5000, RCV.NXT 5001) and an RST with sequence number
+ * seq arriving for it. */
+static fz_harness *rst_for_syn_received(uint32_t seq)
+{
+	fz_harness *h = harness();
+	fz_conn *c = fz_conn_get(h, 77);
+	c->reported = true;
+	c->state = SF_SYN_RECEIVED;
+	c->irs_valid = true;
+	c->irs = 5000;
+	c->max_rcv_nxt = 5001;
+	memset(&h->in, 0, sizeof h->in);
+	h->in.flags = SF_RST;
+	h->in.seq = seq;
+	h->in_valid = true;
+	h->kind = FZ_EV_INPUT;
+	return h;
+}
+
+/* RFC5961:3.2 in SYN-RECEIVED: an RST in the window but not at RCV.NXT
+ * takes the entry back to LISTEN. */
+static void rst_syn_received_not_exact(void)
+{
+	fz_harness *h = rst_for_syn_received(5100);
+	fz_on_state(h, 77, SF_SYN_RECEIVED, SF_LISTEN, SF_CAUSE_RCV_RST);
+}
+
+/* The exact RST may (RFC9293:U-11). */
+static void rst_syn_received_exact(void)
+{
+	fz_harness *h = rst_for_syn_received(5001);
+	fz_on_state(h, 77, SF_SYN_RECEIVED, SF_LISTEN, SF_CAUSE_RCV_RST);
+	fz_free(h);
+}
+
+/* A connection whose last reported state is from, ISS 1000, with written
+ * octets sent; the segment being processed is an ACK of ack. */
+static fz_harness *acked_in(sf_state from, uint64_t written, uint32_t ack)
+{
+	fz_harness *h = harness();
+	fz_conn *c = fz_conn_get(h, 77);
+	c->reported = true;
+	c->state = from;
+	c->iss_valid = true;
+	c->iss = 1000;
+	c->written = written;
+	c->max_snd_nxt = from == SF_SYN_RECEIVED ? 1001 : 1000 + 2 + (uint32_t)written;
+	memset(&h->in, 0, sizeof h->in);
+	h->in.flags = SF_ACK;
+	h->in.ack = ack;
+	h->in_valid = true;
+	h->kind = FZ_EV_INPUT;
+	return h;
+}
+
+/* RFC9293:U-15: an ACK of ISS (nothing) completes the handshake. */
+static void ack_syn_received_old(void)
+{
+	fz_harness *h = acked_in(SF_SYN_RECEIVED, 0, 1000);
+	fz_on_state(h, 77, SF_SYN_RECEIVED, SF_ESTABLISHED, SF_CAUSE_RCV_ACK);
+}
+
+/* RFC9293:U-18: LAST-ACK closed by an ACK that repeats SND.UNA while 4000
+ * octets and the FIN wait behind a zero window (the engine's bug of
+ * corpora/passive_open/regression-last-ack-unsent-fin). */
+static void ack_last_ack_unsent_fin(void)
+{
+	fz_harness *h = acked_in(SF_LAST_ACK, 5000, 1000 + 1 + 1000);
+	fz_on_state(h, 77, SF_LAST_ACK, SF_CLOSED, SF_CAUSE_RCV_ACK);
+}
+
+/* The same for CLOSING -> TIME-WAIT. */
+static void ack_closing_unsent_fin(void)
+{
+	fz_harness *h = acked_in(SF_CLOSING, 5000, 1000 + 1 + 1000);
+	fz_on_state(h, 77, SF_CLOSING, SF_TIME_WAIT, SF_CAUSE_RCV_ACK);
+}
+
+/* FIN-WAIT-1 -> TIME-WAIT on the peer's FIN whose ACK stops short of ours. */
+static void ack_fin_wait_1_fin_short(void)
+{
+	fz_harness *h = acked_in(SF_FIN_WAIT_1, 10, 1000 + 1 + 10);
+	h->in.flags |= SF_FIN;
+	fz_on_state(h, 77, SF_FIN_WAIT_1, SF_TIME_WAIT, SF_CAUSE_RCV_FIN);
+}
+
+/* The right acknowledgement takes each of those edges without a word. */
+static void ack_edges_silent_when_right(void)
+{
+	fz_harness *h = acked_in(SF_SYN_RECEIVED, 0, 1001);
+	fz_on_state(h, 77, SF_SYN_RECEIVED, SF_ESTABLISHED, SF_CAUSE_RCV_ACK);
+	fz_free(h);
+	const struct { sf_state from, to; sf_cause cause; } edges[] = {
+		{SF_FIN_WAIT_1, SF_FIN_WAIT_2, SF_CAUSE_RCV_ACK},
+		{SF_CLOSING, SF_TIME_WAIT, SF_CAUSE_RCV_ACK},
+		{SF_LAST_ACK, SF_CLOSED, SF_CAUSE_RCV_ACK},
+		{SF_FIN_WAIT_1, SF_TIME_WAIT, SF_CAUSE_RCV_FIN},
+	};
+	for (size_t i = 0; i < sizeof edges / sizeof edges[0]; i++) {
+		/* 5000 octets written: the FIN is 1000 + 1 + 5000, its ACK one more;
+		 * the sequence space wraps for the last one. */
+		h = acked_in(edges[i].from, 5000, 1000 + 2 + 5000);
+		if (edges[i].cause == SF_CAUSE_RCV_FIN)
+			h->in.flags |= SF_FIN;
+		fz_on_state(h, 77, edges[i].from, edges[i].to, edges[i].cause);
+		fz_free(h);
+	}
+	h = acked_in(SF_LAST_ACK, 0, 1002);
+	fz_conn_get(h, 77)->iss = 0xfffffffeu;
+	fz_conn_get(h, 77)->max_snd_nxt = 0xfffffffeu + 2 + 5000;
+	fz_conn_get(h, 77)->written = 5000;
+	h->in.ack = 0xfffffffeu + 2 + 5000;
+	fz_on_state(h, 77, SF_LAST_ACK, SF_CLOSED, SF_CAUSE_RCV_ACK);
+	fz_free(h);
+}
+
 static void cause_not_of_event(void)
 {
 	fz_conn_ref r;
@@ -303,6 +419,18 @@ static sf_segment ref_segment(uint8_t flags, uint32_t seq, uint32_t ack)
 	return s;
 }
 
+/* RFC9293:U-8: a SYN-ACK that acknowledges our SYN, and the connection
+ * stayed in SYN-SENT (a wrong ACK check answered it with an RST). */
+static void ref_syn_sent_stays(void)
+{
+	fz_harness *h = harness();
+	fz_ref_snap pre = ref_snap(SF_SYN_SENT), post;
+	pre.snd_una = 1000;
+	post = pre;
+	sf_segment synack = ref_segment(SF_SYN | SF_ACK, 7000, 1001);
+	fz_ref_judge(h, &pre, &post, &synack, 0);
+}
+
 /* RFC5961:4.2: a SYN in ESTABLISHED that reset the connection. */
 static void ref_syn_resets(void)
 {
@@ -451,6 +579,14 @@ static void ref_silent_when_right(void)
 	twin.next_valid = twin_after.next_valid = true; /* was there before: not a reopening */
 	twin_after.next_iss = 5;
 	fz_ref_judge(h, &twin, &twin_after, &new_syn, 0);
+	fz_ref_snap sent = ref_snap(SF_SYN_SENT), est = sent;
+	sent.snd_una = 1000;
+	est.state = SF_ESTABLISHED;
+	sf_segment synack = ref_segment(SF_SYN | SF_ACK, 7000, 1001);
+	fz_ref_judge(h, &sent, &est, &synack, 0);       /* handshake completed */
+	fz_ref_judge(h, &sent, &(fz_ref_snap){0}, &synack, 0); /* gone: the transition oracle's */
+	sf_segment bad = ref_segment(SF_SYN | SF_ACK, 7000, 1000);
+	fz_ref_judge(h, &sent, &sent, &bad, 0);         /* ACK of ISS: RST, stays in SYN-SENT */
 	fz_free(h);
 }
 
@@ -486,6 +622,23 @@ int main(void)
 	expect_oracle("illegal_edge", illegal_edge, "transition");
 	expect_oracle("cause_not_of_event", cause_not_of_event, "transition");
 	expect_oracle("rst_syn_sent_bad_ack", rst_syn_sent_bad_ack, "transition");
+	expect_oracle("rst_syn_received_not_exact", rst_syn_received_not_exact, "transition");
+	status = run_child(rst_syn_received_exact, out, sizeof out);
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		fprintf(stderr, "rst_syn_received_exact: the transition oracle fired on an RST at RCV.NXT:\n%s\n", out);
+		return 1;
+	}
+	printf("ok rst_syn_received_exact (transition)\n");
+	expect_oracle("ack_syn_received_old", ack_syn_received_old, "transition");
+	expect_oracle("ack_last_ack_unsent_fin", ack_last_ack_unsent_fin, "transition");
+	expect_oracle("ack_closing_unsent_fin", ack_closing_unsent_fin, "transition");
+	expect_oracle("ack_fin_wait_1_fin_short", ack_fin_wait_1_fin_short, "transition");
+	status = run_child(ack_edges_silent_when_right, out, sizeof out);
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		fprintf(stderr, "ack_edges_silent_when_right: the transition oracle fired on a right ACK:\n%s\n", out);
+		return 1;
+	}
+	printf("ok ack_edges_silent_when_right (transition)\n");
 	expect_oracle("unreported_change", unreported_change, "transition");
 	expect_oracle("syn_fin", syn_fin, "output-sanity");
 	expect_oracle("seq_beyond_snd_nxt", seq_beyond_snd_nxt, "output-sanity");
@@ -502,6 +655,7 @@ int main(void)
 	expect_oracle("window_not_offered", window_not_offered, "window");
 	expect_oracle("option_misread", option_misread, "codec");
 	expect_oracle("send_more_than_asked", send_more_than_asked, "api");
+	expect_oracle("ref_syn_sent_stays", ref_syn_sent_stays, "reference");
 	expect_oracle("ref_syn_resets", ref_syn_resets, "reference");
 	expect_oracle("ref_syn_data_taken", ref_syn_data_taken, "reference");
 	expect_oracle("ref_old_ack_data", ref_old_ack_data, "reference");
