@@ -344,6 +344,17 @@ static bool syn_received_ack(sf_stack *s, sf_conn *c, const sf_segment *seg, sf_
 	return true;
 }
 
+/* Our FIN is acknowledged: it was sent (SND.NXT, which never moves back,
+ * includes it) and SND.UNA has caught up. SND.UNA = SND.NXT alone is not
+ * enough: in CLOSING or LAST-ACK the FIN, and data before it, may still wait
+ * behind a zero window, and an ACK that repeats SND.UNA then acknowledges
+ * nothing (RFC9293:U-18; found by the transition oracle's ACK check,
+ * corpora/passive_open/regression-closing-unsent-fin). */
+static bool our_fin_acked(const sf_conn *c)
+{
+	return c->fin_sent && c->snd_una == c->snd_nxt;
+}
+
 /* Fifth step, synchronized states: RFC 5961 §5.2 range, then U-15, U-16, U-18. */
 static void ack_step(sf_stack *s, sf_conn *c, const sf_segment *seg, sf_rx *rx)
 {
@@ -373,13 +384,13 @@ static void ack_step(sf_stack *s, sf_conn *c, const sf_segment *seg, sf_rx *rx)
 	 * step takes FIN-WAIT-1 straight to TIME-WAIT (Figure 5, Note 2), so the
 	 * change is made by fin_wait_1_settle() once the FIN step has run. */
 	/* CLOSING: our FIN acknowledged -> TIME-WAIT (U-18). */
-	if (c->state == SF_CLOSING && c->snd_una == c->snd_nxt) {
+	if (c->state == SF_CLOSING && our_fin_acked(c)) {
 		sf_enter_time_wait(s, c, SF_CAUSE_RCV_ACK);
 		rx->closed = true;
 		return;
 	}
 	/* LAST-ACK: our FIN acknowledged -> CLOSED, TCB deleted (U-18). */
-	if (c->state == SF_LAST_ACK && c->snd_una == c->snd_nxt) {
+	if (c->state == SF_LAST_ACK && our_fin_acked(c)) {
 		sf_conn_closed(s, c, SF_CAUSE_RCV_ACK);
 		rx->closed = true;
 	}
@@ -390,7 +401,7 @@ static void ack_step(sf_stack *s, sf_conn *c, const sf_segment *seg, sf_rx *rx)
  * "if the FIN segment is now acknowledged, then enter FIN-WAIT-2"). */
 static bool fin_wait_1_acked(const sf_conn *c)
 {
-	return c->state == SF_FIN_WAIT_1 && c->fin_sent && c->snd_una == c->snd_nxt;
+	return c->state == SF_FIN_WAIT_1 && our_fin_acked(c);
 }
 
 /* FIN-WAIT-1 -> FIN-WAIT-2 (U-18) for a segment that acknowledged our FIN
