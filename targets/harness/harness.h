@@ -19,6 +19,8 @@
  *                    flag combination, belongs to a connection (or is an
  *                    RST), and carries sequence and acknowledgement numbers
  *                    the connection may send (RFC 9293 §3.4, §3.8.6.2.1);
+ *                    a SYN-queue entry resends its SYN-ACK on its timer at
+ *                    most synack_retries times (DESIGN seed 11);
  *   stream-integrity bytes delivered by recv are exactly the in-order bytes
  *                    the peer sent, and the bytes in outgoing segments are
  *                    exactly what the application wrote, at the right place,

@@ -53,6 +53,7 @@ typedef struct fz_conn {
 	bool seen;          /* ever seen in a walk */
 	uint64_t closed_step; /* the step (fz_harness.step) it went CLOSED in */
 	bool from_listen;
+	uint32_t synack_timer_sends; /* SYN-ACKs a SYN-queue entry sent on timer events */
 	sf_endpoint local, remote;
 	bool iss_valid, irs_valid;
 	uint32_t iss, irs;

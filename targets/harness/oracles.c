@@ -174,6 +174,7 @@ static void restart(fz_conn *c)
 	c->iss_valid = c->irs_valid = c->edge_valid = c->adv_valid = c->pwin_valid = false;
 	c->our_syn_seen = c->our_wscale = c->our_ts = c->our_sack_perm = false;
 	c->max_snd_mss = 0;
+	c->synack_timer_sends = 0;
 	c->written = c->delivered = 0;
 	c->app_closed = c->eof_seen = c->shut_rd = false;
 }
@@ -595,6 +596,23 @@ static void note_advertised(fz_conn *c, const fz_flow *f, const sf_segment *seg)
 	c->adv_valid = true;
 }
 
+/* A SYN-queue entry resends its SYN-ACK on its timer at most synack_retries
+ * times and is then dropped (DESIGN seed 11, Linux's tcp_synack_retries;
+ * RFC9293:MUST-20, MUST-22: the handshake gives up at R2 like any
+ * retransmission). Only timer events count: a retransmitted SYN draws a
+ * SYN-ACK too, and an entry's SYN-ACKs do not depend on TCP_USER_TIMEOUT. */
+static void check_synack_resends(fz_harness *h, const sf_segment *seg, fz_conn *c)
+{
+	if (h->kind != FZ_EV_TIMER || (seg->flags & (SF_SYN | SF_ACK)) != (SF_SYN | SF_ACK) ||
+	    !c->from_listen || c->state != SF_SYN_RECEIVED)
+		return;
+	if (++c->synack_timer_sends > h->setup.cfg.synack_retries)
+		OUT_FAIL(h, seg,
+			 "SYN-ACK resend %u of SYN-queue entry %u on its timer; the entry is dropped "
+			 "after synack_retries = %u resends (DESIGN seed 11, RFC9293:MUST-20)",
+			 c->synack_timer_sends, c->id, h->setup.cfg.synack_retries);
+}
+
 void fz_check_output(fz_harness *h, const sf_segment *seg)
 {
 	check_reparse(h, seg);
@@ -614,6 +632,7 @@ void fz_check_output(fz_harness *h, const sf_segment *seg)
 		OUT_FAIL(h, seg, "a segment that belongs to no connection and is not an RST");
 	check_numbers(h, seg, c, f);
 	check_sent_stream(h, seg, c);
+	check_synack_resends(h, seg, c);
 	note_advertised(c, f, seg);
 }
 

@@ -132,6 +132,44 @@ static void rst_syn_received_exact(void)
 	fz_free(h);
 }
 
+/* The SYN-queue entry of r (SYN-RECEIVED, from fz_drive()). */
+static fz_conn *entry_of(fz_harness *h, const fz_conn_ref *r)
+{
+	return fz_conn_by_tuple(h, &r->local, &r->remote, r->our_nxt - 1);
+}
+
+/* DESIGN seed 11: a SYN-queue entry left alone resends its SYN-ACK
+ * synack_retries times on its timer and is dropped; the output oracle
+ * counts every resend (so it is wired) and stays silent. */
+static void synack_resends_counted(void)
+{
+	int listener = -1;
+	fz_conn_ref r;
+	fz_harness *h = harness();
+	fz_drive(h, SF_SYN_RECEIVED, 40001, &listener, &r);
+	fz_conn *c = entry_of(h, &r);
+	ASSERT(c != NULL);
+	for (int i = 0; i < 400; i++)
+		fz_advance(h, 1000u * 1000);
+	ASSERT_EQ(c->synack_timer_sends, h->setup.cfg.synack_retries);
+	ASSERT(!c->alive);
+	fz_free(h);
+}
+
+/* The same entry against a harness that allows two resends: the third
+ * fails the output oracle, as an engine that resends past synack_retries
+ * would. */
+static void synack_resent_too_often(void)
+{
+	int listener = -1;
+	fz_conn_ref r;
+	fz_harness *h = harness();
+	fz_drive(h, SF_SYN_RECEIVED, 40001, &listener, &r);
+	h->setup.cfg.synack_retries = 2;
+	for (int i = 0; i < 400; i++)
+		fz_advance(h, 1000u * 1000);
+}
+
 /* A connection whose last reported state is from, ISS 1000, with written
  * octets sent; the segment being processed is an ACK of ack. */
 static fz_harness *acked_in(sf_state from, uint64_t written, uint32_t ack)
@@ -622,6 +660,18 @@ int main(void)
 	expect_oracle("illegal_edge", illegal_edge, "transition");
 	expect_oracle("cause_not_of_event", cause_not_of_event, "transition");
 	expect_oracle("rst_syn_sent_bad_ack", rst_syn_sent_bad_ack, "transition");
+	status = run_child(synack_resends_counted, out, sizeof out);
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		fprintf(stderr, "synack_resends_counted: the SYN-ACK resends were not counted, or an oracle fired:\n%s\n", out);
+		return 1;
+	}
+	printf("ok synack_resends_counted (output-sanity)\n");
+	expect_oracle("synack_resent_too_often", synack_resent_too_often, "output-sanity");
+	status = run_child(synack_resent_too_often, out, sizeof out);
+	if (!strstr(out, "SYN-ACK resend 3 of SYN-queue entry")) {
+		fprintf(stderr, "synack_resent_too_often: not the SYN-ACK resend rule:\n%s\n", out);
+		return 1;
+	}
 	expect_oracle("rst_syn_received_not_exact", rst_syn_received_not_exact, "transition");
 	status = run_child(rst_syn_received_exact, out, sizeof out);
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
