@@ -17,17 +17,39 @@
 #include "harness_internal.h"
 #include "child.h"
 
-static void expect_oracle(const char *name, void (*fn)(void), const char *oracle)
+/* fn must abort with the line naming oracle, and with text in it (NULL:
+ * any text). */
+static void expect_oracle_text(const char *name, void (*fn)(void), const char *oracle,
+			       const char *text)
 {
 	char out[8192], want[64];
 	int status = run_child(fn, out, sizeof out);
 	snprintf(want, sizeof want, "oracle %s failed", oracle);
-	if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGABRT || !strstr(out, want)) {
-		fprintf(stderr, "%s: expected \"%s\" and an abort, got status 0x%x and:\n%s\n", name,
-			want, status, out);
+	if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGABRT || !strstr(out, want) ||
+	    (text && !strstr(out, text))) {
+		fprintf(stderr, "%s: expected \"%s\"%s%s and an abort, got status 0x%x and:\n%s\n",
+			name, want, text ? " with " : "", text ? text : "", status, out);
 		abort();
 	}
 	printf("ok %s (%s)\n", name, oracle);
+}
+
+static void expect_oracle(const char *name, void (*fn)(void), const char *oracle)
+{
+	expect_oracle_text(name, fn, oracle, NULL);
+}
+
+/* fn must run to its end with no oracle firing; what is printed on
+ * failure names what went wrong. */
+static void expect_silent(const char *name, void (*fn)(void), const char *what, const char *failure)
+{
+	char out[8192];
+	int status = run_child(fn, out, sizeof out);
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		fprintf(stderr, "%s: %s:\n%s\n", name, failure, out);
+		abort();
+	}
+	printf("ok %s (%s)\n", name, what);
 }
 
 /* An established connection on remote port 40001; its engine handle in ref. */
@@ -649,46 +671,25 @@ static void every_state(void)
 
 int main(void)
 {
-	char out[8192];
-	int status = run_child(every_state, out, sizeof out);
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		fprintf(stderr, "every_state: the textbook run failed:\n%s\n", out);
-		return 1;
-	}
-	printf("ok every_state (no oracle fires on a textbook run)\n");
+	expect_silent("every_state", every_state, "no oracle fires on a textbook run",
+		      "the textbook run failed");
 
 	expect_oracle("illegal_edge", illegal_edge, "transition");
 	expect_oracle("cause_not_of_event", cause_not_of_event, "transition");
 	expect_oracle("rst_syn_sent_bad_ack", rst_syn_sent_bad_ack, "transition");
-	status = run_child(synack_resends_counted, out, sizeof out);
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		fprintf(stderr, "synack_resends_counted: the SYN-ACK resends were not counted, or an oracle fired:\n%s\n", out);
-		return 1;
-	}
-	printf("ok synack_resends_counted (output-sanity)\n");
-	expect_oracle("synack_resent_too_often", synack_resent_too_often, "output-sanity");
-	status = run_child(synack_resent_too_often, out, sizeof out);
-	if (!strstr(out, "SYN-ACK resend 3 of SYN-queue entry")) {
-		fprintf(stderr, "synack_resent_too_often: not the SYN-ACK resend rule:\n%s\n", out);
-		return 1;
-	}
+	expect_silent("synack_resends_counted", synack_resends_counted, "output-sanity",
+		      "the SYN-ACK resends were not counted, or an oracle fired");
+	expect_oracle_text("synack_resent_too_often", synack_resent_too_often, "output-sanity",
+			   "SYN-ACK resend 3 of SYN-queue entry");
 	expect_oracle("rst_syn_received_not_exact", rst_syn_received_not_exact, "transition");
-	status = run_child(rst_syn_received_exact, out, sizeof out);
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		fprintf(stderr, "rst_syn_received_exact: the transition oracle fired on an RST at RCV.NXT:\n%s\n", out);
-		return 1;
-	}
-	printf("ok rst_syn_received_exact (transition)\n");
+	expect_silent("rst_syn_received_exact", rst_syn_received_exact, "transition",
+		      "the transition oracle fired on an RST at RCV.NXT");
 	expect_oracle("ack_syn_received_old", ack_syn_received_old, "transition");
 	expect_oracle("ack_last_ack_unsent_fin", ack_last_ack_unsent_fin, "transition");
 	expect_oracle("ack_closing_unsent_fin", ack_closing_unsent_fin, "transition");
 	expect_oracle("ack_fin_wait_1_fin_short", ack_fin_wait_1_fin_short, "transition");
-	status = run_child(ack_edges_silent_when_right, out, sizeof out);
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		fprintf(stderr, "ack_edges_silent_when_right: the transition oracle fired on a right ACK:\n%s\n", out);
-		return 1;
-	}
-	printf("ok ack_edges_silent_when_right (transition)\n");
+	expect_silent("ack_edges_silent_when_right", ack_edges_silent_when_right, "transition",
+		      "the transition oracle fired on a right ACK");
 	expect_oracle("unreported_change", unreported_change, "transition");
 	expect_oracle("syn_fin", syn_fin, "output-sanity");
 	expect_oracle("seq_beyond_snd_nxt", seq_beyond_snd_nxt, "output-sanity");
@@ -713,23 +714,11 @@ int main(void)
 	expect_oracle("ref_closing_acked", ref_closing_acked, "reference");
 	expect_oracle("ref_tw_old_syn_reopens", ref_tw_old_syn_reopens, "reference");
 	expect_oracle("ref_tw_isn_reused", ref_tw_isn_reused, "reference");
-	status = run_child(ref_hooks_wired, out, sizeof out);
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		fprintf(stderr, "ref_hooks_wired: the reference oracle's hooks did not run:\n%s\n", out);
-		return 1;
-	}
-	printf("ok ref_hooks_wired (reference)\n");
-	status = run_child(ref_tw_hooks_wired, out, sizeof out);
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		fprintf(stderr, "ref_tw_hooks_wired: the TIME-WAIT rule did not run, or the engine broke it:\n%s\n", out);
-		return 1;
-	}
-	printf("ok ref_tw_hooks_wired (reference)\n");
-	status = run_child(ref_silent_when_right, out, sizeof out);
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		fprintf(stderr, "ref_silent_when_right: the reference oracle fired on correct behaviour:\n%s\n", out);
-		return 1;
-	}
-	printf("ok ref_silent_when_right (reference)\n");
+	expect_silent("ref_hooks_wired", ref_hooks_wired, "reference",
+		      "the reference oracle's hooks did not run");
+	expect_silent("ref_tw_hooks_wired", ref_tw_hooks_wired, "reference",
+		      "the TIME-WAIT rule did not run, or the engine broke it");
+	expect_silent("ref_silent_when_right", ref_silent_when_right, "reference",
+		      "the reference oracle fired on correct behaviour");
 	return 0;
 }
