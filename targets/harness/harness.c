@@ -163,6 +163,9 @@ fz_conn *fz_conn_get(fz_harness *h, uint32_t id)
 	memset(c, 0, sizeof *c);
 	c->id = id;
 	c->state = SF_CLOSED;
+	c->pol_syncnt = h->setup.cfg.syn_retries;
+	c->pol_ka_cnt = h->setup.cfg.keepalive_probes;
+	c->ka_exact = true;
 	index_conn(h, id, h->nconns++);
 	return c;
 }
@@ -499,6 +502,8 @@ fz_harness *fz_new(const fz_setup *s)
 	h->kind = FZ_EV_NONE;
 	h->in_valid = false;
 	h->nconns = h->nflows = h->nout = 0;
+	h->timeouts_pending = false;
+	h->ka_probes_sent = 0;
 	if (h->ids_used)
 		memset(h->by_id, 0, h->ids_used * sizeof *h->by_id);
 	h->ids_used = 0;
@@ -905,10 +910,36 @@ int fz_bind(fz_harness *h, int sd, const sf_endpoint *local)
 	return rc;
 }
 
+/* The conn_id behind a handle, or 0. */
+static uint32_t sd_conn_id(fz_harness *h, int sd)
+{
+	sf_tcp_info info;
+	return sf_info(h->stack, sd, &info) == 0 ? info.conn_id : 0;
+}
+
+/* A socket opened again after CLOSED is a new connection with a new
+ * conn_id (tcp.h), but its socket options are the socket's: the timer
+ * oracle's copy of them moves along. */
+static void keep_policy(fz_harness *h, int sd, uint32_t before)
+{
+	uint32_t after = sd_conn_id(h, sd);
+	if (!before || !after || after == before)
+		return;
+	fz_conn old = *fz_conn_get(h, before);
+	fz_conn *c = fz_conn_get(h, after);
+	c->pol_unknown = old.pol_unknown;
+	c->pol_keepalive = old.pol_keepalive;
+	c->pol_syncnt = old.pol_syncnt;
+	c->pol_user_timeout = old.pol_user_timeout;
+	c->pol_ka_cnt = old.pol_ka_cnt;
+}
+
 int fz_listen(fz_harness *h, int sd, int backlog)
 {
 	begin(h, FZ_EV_LISTEN);
+	uint32_t before = sd_conn_id(h, sd);
 	int rc = sf_listen(h->stack, sd, backlog);
+	keep_policy(h, sd, before);
 	fz_check_result(h, "listen", rc);
 	end(h);
 	return rc;
@@ -928,7 +959,9 @@ int fz_accept(fz_harness *h, int sd)
 int fz_connect(fz_harness *h, int sd, const sf_endpoint *remote)
 {
 	begin(h, FZ_EV_CONNECT);
+	uint32_t before = sd_conn_id(h, sd);
 	int rc = sf_connect(h->stack, sd, remote);
+	keep_policy(h, sd, before);
 	fz_check_result(h, "connect", rc);
 	end(h);
 	return rc;
@@ -1015,6 +1048,8 @@ int fz_setsockopt(fz_harness *h, int sd, sf_sockopt opt, int value)
 	begin(h, FZ_EV_OTHER_CALL);
 	int rc = sf_setsockopt(h->stack, sd, opt, value);
 	fz_check_result(h, "setsockopt", rc);
+	if (rc == 0)
+		fz_note_sockopt(h, sd, opt, value);
 	end(h);
 	return rc;
 }

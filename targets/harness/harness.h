@@ -32,7 +32,16 @@
  *   codec            the engine's option decoder agrees with an independent
  *                    reading of the option rules (refopts.c);
  *   timers           after the clock moves, no timer is left due and unfired,
- *                    and timers never fire in an endless loop;
+ *                    and timers never fire in an endless loop; timer resends
+ *                    and keep-alive probes follow the connection's socket
+ *                    options, which the harness follows itself: at most
+ *                    TCP_SYNCNT SYN, synack_retries SYN-ACK and retries2
+ *                    data/FIN resends without progress, and a give-up by
+ *                    count only once they are used up (by time instead
+ *                    with TCP_USER_TIMEOUT); probes only with SO_KEEPALIVE
+ *                    on, nothing unacknowledged, at most TCP_KEEPCNT, and
+ *                    no keep-alive reset before that many (RFC9293:MUST-20..26,
+ *                    MUST-29);
  *   api              results are in range (send/recv never report more than
  *                    asked, errors are negative errno values);
  *   memory           every block the engine takes from the harness's arena

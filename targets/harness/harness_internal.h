@@ -54,6 +54,29 @@ typedef struct fz_conn {
 	uint64_t closed_step; /* the step (fz_harness.step) it went CLOSED in */
 	bool from_listen;
 	uint32_t synack_timer_sends; /* SYN-ACKs a SYN-queue entry sent on timer events */
+	/* Timer policy (oracle "timers", oracles.c): the give-up limits of
+	 * the connection's socket options, followed here from fz_setsockopt()
+	 * and inherited from the listener as the engine's req_promote() does;
+	 * pol_unknown when the options changed where this cannot follow. */
+	bool pol_unknown;
+	bool pol_keepalive;         /* SO_KEEPALIVE (off by default, RFC9293:MUST-25) */
+	uint32_t pol_syncnt;        /* TCP_SYNCNT (cfg.syn_retries) */
+	uint32_t pol_user_timeout;  /* TCP_USER_TIMEOUT, ms; 0: give up by count */
+	uint32_t pol_ka_cnt;        /* TCP_KEEPCNT (cfg.keepalive_probes) */
+	/* Timer resends since connect() or since SND.UNA last moved (the
+	 * engine's retransmits), and keep-alive probes since the count was
+	 * last reset. ka_exact: ka_run is the engine's count, not one that
+	 * may be lower (a segment arrived that may have reset it). */
+	uint32_t rtx_run, ka_run;
+	bool ka_exact;
+	uint32_t cur_snd_una;       /* SND.UNA in the latest walk */
+	/* The state a timer event found it in (timer events change a state
+	 * only to end the connection, after what it sent on the way), and
+	 * a timeout that ended it, judged once the event's segments are
+	 * counted (check_timeouts()). */
+	sf_state timer_from;
+	bool timeout_pending;
+	sf_cause timeout_cause;
 	sf_endpoint local, remote;
 	bool iss_valid, irs_valid;
 	uint32_t iss, irs;
@@ -171,6 +194,9 @@ struct fz_harness {
 	uint8_t *payload;
 	uint8_t *recvbuf;
 
+	bool timeouts_pending;       /* some fz_conn has timeout_pending */
+	uint64_t ka_probes_sent;     /* keep-alive probes in this input so far */
+
 	fz_ref_snap ref_pre;         /* reference.c: the connection before the segment */
 	sf_endpoint ref_local, ref_remote; /* reference.c: and its 4-tuple */
 };
@@ -197,6 +223,9 @@ void fz_check_event(fz_harness *h);
 void fz_check_output(fz_harness *h, const sf_segment *seg);
 void fz_check_recv(fz_harness *h, int sd, const uint8_t *buf, ssize_t n, size_t asked);
 void fz_check_result(fz_harness *h, const char *call, long rc);
+/* A setsockopt() that succeeded: the timer oracle follows the options
+ * that set give-up limits. */
+void fz_note_sockopt(fz_harness *h, int sd, sf_sockopt opt, int value);
 
 /* Pattern octets (harness.c): len <= 65536 octets from the given key on. */
 const uint8_t *fz_pattern(uint32_t key, size_t len);

@@ -175,8 +175,241 @@ static void restart(fz_conn *c)
 	c->our_syn_seen = c->our_wscale = c->our_ts = c->our_sack_perm = false;
 	c->max_snd_mss = 0;
 	c->synack_timer_sends = 0;
+	c->rtx_run = c->ka_run = 0;
+	c->ka_exact = true;
 	c->written = c->delivered = 0;
 	c->app_closed = c->eof_seen = c->shut_rd = false;
+}
+
+/* ---- Timer policy (oracle "timers") ----
+ *
+ * How often a connection resends on its timer before it gives up, and how
+ * many keep-alive probes it sends, are set per connection (RFC9293:MUST-21,
+ * MUST-24): TCP_SYNCNT for SYNs, cfg.synack_retries for SYN-ACKs,
+ * cfg.retries2 for data and FIN, TCP_USER_TIMEOUT in time instead of counts,
+ * SO_KEEPALIVE and TCP_KEEPCNT for probes. The harness follows these options
+ * itself (fz_note_sockopt()), counts the resends and probes it sees, and
+ * judges each resend, each probe and each give-up against them. */
+
+/* The options a connection made from a SYN-queue entry takes from its
+ * listener (the engine's req_promote(), like Linux's socket cloning): the
+ * live listener on the SYN's port. None, or two that differ: unknown. */
+static void inherit_policy(fz_harness *h, fz_conn *c)
+{
+	const fz_conn *l = NULL;
+	c->pol_unknown = true;
+	if (!h->in_valid)
+		return;
+	for (size_t i = 0; i < h->nconns; i++) {
+		const fz_conn *x = &h->conns[i];
+		if (!x->alive || x->state != SF_LISTEN || x->local.port != h->in.dport)
+			continue;
+		if (l && (l->pol_unknown != x->pol_unknown || l->pol_keepalive != x->pol_keepalive ||
+			  l->pol_user_timeout != x->pol_user_timeout || l->pol_ka_cnt != x->pol_ka_cnt))
+			return;
+		l = x;
+	}
+	if (!l)
+		return;
+	c->pol_unknown = l->pol_unknown;
+	c->pol_keepalive = l->pol_keepalive;
+	c->pol_user_timeout = l->pol_user_timeout;
+	c->pol_ka_cnt = l->pol_ka_cnt;
+}
+
+void fz_note_sockopt(fz_harness *h, int sd, sf_sockopt opt, int value)
+{
+	sf_tcp_info info;
+	if (opt != SF_SO_KEEPALIVE && opt != SF_TCP_KEEPIDLE && opt != SF_TCP_KEEPCNT &&
+	    opt != SF_TCP_USER_TIMEOUT && opt != SF_TCP_SYNCNT)
+		return;
+	if (sf_info(h->stack, sd, &info) != 0)
+		return;
+	fz_conn *c = fz_conn_get(h, info.conn_id);
+	switch (opt) {
+	case SF_SO_KEEPALIVE: c->pol_keepalive = value != 0; break;
+	case SF_TCP_KEEPCNT: c->pol_ka_cnt = (uint32_t)value; break;
+	case SF_TCP_USER_TIMEOUT: c->pol_user_timeout = (uint32_t)value; break;
+	case SF_TCP_SYNCNT: c->pol_syncnt = (uint32_t)value; break;
+	default: break;
+	}
+	/* Turning keep-alive on or setting its idle time restarts it from
+	 * zero probes once the connection is synchronized. */
+	if ((opt == SF_SO_KEEPALIVE || opt == SF_TCP_KEEPIDLE) && info.state >= SF_ESTABLISHED) {
+		c->ka_run = 0;
+		c->ka_exact = true;
+	}
+	/* A SYN-queue entry takes the listener's options when it is promoted,
+	 * which the walk does not show: entries made before the change are
+	 * no longer followed. */
+	if (info.state == SF_LISTEN)
+		for (size_t i = 0; i < h->nconns; i++) {
+			fz_conn *e = &h->conns[i];
+			if (e->from_listen && e->state == SF_SYN_RECEIVED &&
+			    e->local.port == info.local.port)
+				e->pol_unknown = true;
+		}
+}
+
+/* The state c sent in during the current event: one clock step may fire
+ * a connection's timers many times, resends and probes first, and end it
+ * with the last firing (a timer changes a state only to CLOSED). */
+static sf_state sending_state(const fz_harness *h, const fz_conn *c)
+{
+	return c->state == SF_CLOSED && c->closed_step == h->step && h->kind == FZ_EV_TIMER
+		       ? c->timer_from
+		       : c->state;
+}
+
+/* The give-up limit by count of a connection in state st. */
+static uint32_t rtx_limit(const fz_harness *h, const fz_conn *c, sf_state st)
+{
+	if (st == SF_SYN_SENT)
+		return c->pol_syncnt;
+	if (st == SF_SYN_RECEIVED)
+		return h->setup.cfg.synack_retries;
+	return h->setup.cfg.retries2;
+}
+
+static const char *rtx_limit_name(sf_state st)
+{
+	return st == SF_SYN_SENT ? "TCP_SYNCNT" : st == SF_SYN_RECEIVED ? "synack_retries" : "retries2";
+}
+
+#define TIMER_FAIL(h, seg, ...)                                                  \
+	do {                                                                     \
+		char t_[160];                                                    \
+		fz_seg_text((seg), t_, sizeof t_);                               \
+		char m_[400];                                                    \
+		snprintf(m_, sizeof m_, __VA_ARGS__);                            \
+		fz_fail((h), "timers", "sent %s: %s", t_, m_);                   \
+	} while (0)
+
+/* A keep-alive probe, <SEQ=SND.UNA-1><ACK=RCV.NXT> without data. */
+static void check_probe(fz_harness *h, const sf_segment *seg, fz_conn *c, sf_state st)
+{
+	h->ka_probes_sent++;
+	c->ka_run++;
+	if (!synchronized(st) || st == SF_TIME_WAIT)
+		TIMER_FAIL(h, seg, "a keep-alive probe from connection %u in %s", c->id,
+			   sf_state_name(st));
+	if (c->cur_snd_una != c->cur_snd_nxt)
+		TIMER_FAIL(h, seg, "a keep-alive probe from connection %u while SND.UNA %u < "
+				   "SND.NXT %u: probes only with nothing unacknowledged "
+				   "(RFC9293:MUST-26)", c->id, c->cur_snd_una, c->cur_snd_nxt);
+	if (c->pol_unknown)
+		return;
+	if (!c->pol_keepalive)
+		TIMER_FAIL(h, seg, "a keep-alive probe from connection %u, but SO_KEEPALIVE is off "
+				   "(RFC9293:MUST-24, MUST-25)", c->id);
+	if (c->ka_run > c->pol_ka_cnt)
+		TIMER_FAIL(h, seg, "keep-alive probe %u of connection %u; after TCP_KEEPCNT = %u "
+				   "unanswered probes it gives up", c->ka_run, c->id, c->pol_ka_cnt);
+}
+
+/* A segment a full connection sent on its timer: a keep-alive probe, or a
+ * retransmission (RFC 6298 §5.4), counted against its give-up limit
+ * (RFC9293:MUST-20, MUST-22). SYN-queue entries are check_synack_resends()'. */
+static void check_timer_send(fz_harness *h, const sf_segment *seg, fz_conn *c)
+{
+	if (h->kind != FZ_EV_TIMER || (seg->flags & SF_RST))
+		return;
+	sf_state st = sending_state(h, c);
+	if (c->from_listen && st == SF_SYN_RECEIVED)
+		return;
+	if (!(seg->flags & (SF_SYN | SF_FIN)) && !seg->payload_len &&
+	    seg->seq == c->cur_snd_una - 1) {
+		check_probe(h, seg, c, st);
+		return;
+	}
+	c->rtx_run++;
+	if (c->pol_unknown || c->pol_user_timeout)
+		return;
+	uint32_t limit = rtx_limit(h, c, st);
+	if (c->rtx_run > limit)
+		TIMER_FAIL(h, seg, "retransmission %u of connection %u in %s without progress; it "
+				   "gives up after %s = %u (RFC9293:MUST-20, MUST-22)",
+			   c->rtx_run, c->id, sf_state_name(st), rtx_limit_name(st), limit);
+}
+
+/* A connection a timeout ended: by the rule its options set, and not
+ * before its count ran out (RFC9293:MUST-20, MUST-29). */
+static void check_timeout(fz_harness *h, fz_conn *c)
+{
+	sf_state from = c->timer_from;
+	sf_cause cause = c->timeout_cause;
+	c->timeout_pending = false;
+	if (c->from_listen && from == SF_SYN_RECEIVED) {
+		if (cause == SF_CAUSE_TIMEOUT_RETRANS &&
+		    c->synack_timer_sends < h->setup.cfg.synack_retries)
+			fz_fail(h, "timers",
+				"SYN-queue entry %u dropped after %u SYN-ACK resends; synack_retries "
+				"is %u (DESIGN seed 11)", c->id, c->synack_timer_sends,
+				h->setup.cfg.synack_retries);
+		return;
+	}
+	if (c->pol_unknown)
+		return;
+	switch (cause) {
+	case SF_CAUSE_TIMEOUT_RETRANS:
+		if (c->pol_user_timeout)
+			fz_fail(h, "timers",
+				"connection %u gave up by count in %s, but TCP_USER_TIMEOUT = %u ms "
+				"replaces the count with time", c->id, sf_state_name(from),
+				c->pol_user_timeout);
+		else if (c->rtx_run < rtx_limit(h, c, from))
+			fz_fail(h, "timers",
+				"connection %u gave up in %s after %u retransmissions; %s is %u "
+				"(RFC9293:MUST-20, MUST-21)", c->id, sf_state_name(from), c->rtx_run,
+				rtx_limit_name(from), rtx_limit(h, c, from));
+		break;
+	case SF_CAUSE_TIMEOUT_USER:
+		if (!c->pol_user_timeout)
+			fz_fail(h, "timers",
+				"connection %u gave up for TCP_USER_TIMEOUT in %s, but none is set",
+				c->id, sf_state_name(from));
+		break;
+	case SF_CAUSE_TIMEOUT_KEEPALIVE:
+		if (!c->pol_keepalive)
+			fz_fail(h, "timers",
+				"connection %u ended by keep-alive in %s, but SO_KEEPALIVE is off "
+				"(RFC9293:MUST-25)", c->id, sf_state_name(from));
+		else if (c->ka_exact && c->ka_run < c->pol_ka_cnt)
+			fz_fail(h, "timers",
+				"connection %u ended by keep-alive after %u unanswered probes; "
+				"TCP_KEEPCNT is %u (RFC9293:MUST-29)", c->id, c->ka_run, c->pol_ka_cnt);
+		break;
+	default:
+		break;
+	}
+}
+
+static void check_timeouts(fz_harness *h)
+{
+	h->timeouts_pending = false;
+	for (size_t i = 0; i < h->nconns; i++)
+		if (h->conns[i].timeout_pending)
+			check_timeout(h, &h->conns[i]);
+}
+
+/* A segment came in: a connection that sent keep-alive probes may have
+ * taken it as an answer (any acceptable segment with ACK restarts its
+ * count, MUST-26) or dropped it. ka_run then counts only probes the engine
+ * counted too, and stops being exact. */
+static void note_probe_answer(fz_harness *h)
+{
+	sf_endpoint local = {.addr = h->in.dst, .port = h->in.dport};
+	sf_endpoint remote = {.addr = h->in.src, .port = h->in.sport};
+	for (size_t i = 0; i < h->nconns; i++) {
+		fz_conn *c = &h->conns[i];
+		if (!c->ka_run)
+			continue;
+		if (h->in_valid && (!fz_endpoint_eq(&c->local, &local) ||
+				    !fz_endpoint_eq(&c->remote, &remote)))
+			continue;
+		c->ka_run = 0;
+		c->ka_exact = false;
+	}
 }
 
 void fz_on_state(void *ctx, uint32_t conn_id, sf_state from, sf_state to, sf_cause cause)
@@ -205,14 +438,33 @@ void fz_on_state(void *ctx, uint32_t conn_id, sf_state from, sf_state to, sf_cau
 	if (cause == SF_CAUSE_RCV_RST)
 		check_rst_exact(h, c, from);
 	check_ack_exact(h, c, from, to, cause);
-	if (!c->reported && from == SF_LISTEN)
+	if (!c->reported && from == SF_LISTEN) {
 		c->from_listen = true;
+		inherit_policy(h, c);
+	}
 	if (c->reported && from == SF_CLOSED)
 		restart(c);
 	c->reported = true;
 	c->state = to;
 	if (to == SF_CLOSED)
 		c->closed_step = h->step;
+	/* connect() starts the count of SYN resends; entering a state that
+	 * runs keep-alive starts its probe count (the engine's
+	 * sf_arm_keepalive()). */
+	if (to == SF_SYN_SENT)
+		c->rtx_run = 0;
+	if (to == SF_ESTABLISHED || to == SF_CLOSE_WAIT || to == SF_FIN_WAIT_2) {
+		c->ka_run = 0;
+		c->ka_exact = true;
+	}
+	if (h->kind == FZ_EV_TIMER)
+		c->timer_from = from;
+	if (cause == SF_CAUSE_TIMEOUT_RETRANS || cause == SF_CAUSE_TIMEOUT_USER ||
+	    cause == SF_CAUSE_TIMEOUT_KEEPALIVE) {
+		c->timeout_pending = true;
+		c->timeout_cause = cause;
+		h->timeouts_pending = true;
+	}
 }
 
 /* ---- The walk after each event: states as reported, and bookkeeping ---- */
@@ -238,6 +490,11 @@ static void visit(void *ctx, const sf_conn_peek *info)
 	c->from_listen |= info->from_listen;
 	c->cur_snd_nxt = info->snd_nxt;
 	c->cur_rcv_nxt = info->rcv_nxt;
+	/* An ACK that moved SND.UNA ends a run of resends (RFC6298:5.3; the
+	 * engine's ack_advance() clears its count there). */
+	if (info->snd_una != c->cur_snd_una)
+		c->rtx_run = 0;
+	c->cur_snd_una = info->snd_una;
 	if (info->state == SF_CLOSED || info->state == SF_LISTEN)
 		return;
 	if (!c->iss_valid || sf_seq_gt(info->snd_nxt, c->max_snd_nxt))
@@ -324,6 +581,10 @@ void fz_check_event(fz_harness *h)
 		seg.payload = seg.payload_len ? h->out_payload + h->out[i].payload_off : NULL;
 		fz_check_output(h, &seg);
 	}
+	if (h->timeouts_pending)
+		check_timeouts(h);
+	if (h->ka_probes_sent && h->kind == FZ_EV_INPUT)
+		note_probe_answer(h);
 }
 
 /* ---- Output sanity (oracle 4) ---- */
@@ -604,7 +865,7 @@ static void note_advertised(fz_conn *c, const fz_flow *f, const sf_segment *seg)
 static void check_synack_resends(fz_harness *h, const sf_segment *seg, fz_conn *c)
 {
 	if (h->kind != FZ_EV_TIMER || (seg->flags & (SF_SYN | SF_ACK)) != (SF_SYN | SF_ACK) ||
-	    !c->from_listen || c->state != SF_SYN_RECEIVED)
+	    !c->from_listen || sending_state(h, c) != SF_SYN_RECEIVED)
 		return;
 	if (++c->synack_timer_sends > h->setup.cfg.synack_retries)
 		OUT_FAIL(h, seg,
@@ -633,6 +894,7 @@ void fz_check_output(fz_harness *h, const sf_segment *seg)
 	check_numbers(h, seg, c, f);
 	check_sent_stream(h, seg, c);
 	check_synack_resends(h, seg, c);
+	check_timer_send(h, seg, c);
 	note_advertised(c, f, seg);
 }
 

@@ -5,6 +5,7 @@
  * aborts with the line naming the right oracle. A control test drives a
  * connection through every state and must pass all of them.
  */
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -190,6 +191,166 @@ static void synack_resent_too_often(void)
 	h->setup.cfg.synack_retries = 2;
 	for (int i = 0; i < 400; i++)
 		fz_advance(h, 1000u * 1000);
+}
+
+/* ---- Timer policy (oracle "timers") ---- */
+
+/* The harness's record of the connection behind handle sd. */
+static fz_conn *conn_of_sd(fz_harness *h, int sd)
+{
+	sf_tcp_info info;
+	ASSERT(fz_info(h, sd, &info) == 0);
+	return fz_conn_get(h, info.conn_id);
+}
+
+/* Let the timers run until handle sd's connection is CLOSED (at most 64
+ * firings); returns its record. */
+static fz_conn *run_out(fz_harness *h, int sd)
+{
+	uint32_t id = conn_of_sd(h, sd)->id;
+	for (int i = 0; i < 64 && fz_conn_get(h, id)->state != SF_CLOSED; i++)
+		fz_advance_to_timer(h, 0);
+	fz_conn *c = fz_conn_get(h, id);
+	ASSERT_EQ(c->state, SF_CLOSED);
+	return c;
+}
+
+/* A connect() nobody answers, from a fresh socket (TCP_SYNCNT syncnt when
+ * not 0). */
+static int unanswered_connect(fz_harness *h, int syncnt)
+{
+	int sd = fz_socket(h, SF_AF_INET);
+	ASSERT(sd >= 0);
+	if (syncnt)
+		ASSERT_EQ(fz_setsockopt(h, sd, SF_TCP_SYNCNT, syncnt), 0);
+	sf_endpoint to = {.addr = sf_addr_v4(FZ_REMOTE_ADDR_V4), .port = 40100};
+	ASSERT_EQ(fz_connect(h, sd, &to), -EINPROGRESS);
+	return sd;
+}
+
+/* An established connection with keep-alive on: probes every second after
+ * one idle second, TCP_KEEPCNT cnt, all set through the harness. */
+static fz_harness *keepalive_on(fz_conn_ref *r, int cnt)
+{
+	fz_harness *h = established(r);
+	ASSERT_EQ(fz_setsockopt(h, r->sd, SF_SO_KEEPALIVE, 1), 0);
+	ASSERT_EQ(fz_setsockopt(h, r->sd, SF_TCP_KEEPIDLE, 1), 0);
+	ASSERT_EQ(fz_setsockopt(h, r->sd, SF_TCP_KEEPINTVL, 1), 0);
+	ASSERT_EQ(fz_setsockopt(h, r->sd, SF_TCP_KEEPCNT, cnt), 0);
+	return h;
+}
+
+/* Every give-up rule of the real engine, counted and silent: SYN resends
+ * to the default syn_retries and to TCP_SYNCNT, the socket's TCP_SYNCNT
+ * kept by a second connect() (a new conn_id), data resends to retries2,
+ * TCP_USER_TIMEOUT instead of counts, and TCP_KEEPCNT probes. */
+static void timers_silent_when_right(void)
+{
+	fz_harness *h = harness();
+	fz_conn *c = run_out(h, unanswered_connect(h, 0));
+	ASSERT_EQ(c->rtx_run, h->setup.cfg.syn_retries);
+	int sd = unanswered_connect(h, 2);
+	c = run_out(h, sd);
+	ASSERT_EQ(c->rtx_run, 2u);
+	/* The first connect() reports the failure (SO_ERROR), the second
+	 * opens the socket again. */
+	sf_endpoint to = {.addr = sf_addr_v4(FZ_REMOTE_ADDR_V4), .port = 40101};
+	ASSERT_EQ(fz_connect(h, sd, &to), -ETIMEDOUT);
+	ASSERT_EQ(fz_connect(h, sd, &to), -EINPROGRESS);
+	fz_conn *again = conn_of_sd(h, sd);
+	ASSERT(again->id != c->id);
+	ASSERT_EQ(again->pol_syncnt, 2u);
+	ASSERT_EQ(run_out(h, sd)->rtx_run, 2u);
+	fz_free(h);
+
+	fz_conn_ref r;
+	h = established(&r);
+	ASSERT_EQ(fz_send(h, r.sd, 100), 100);
+	c = run_out(h, r.sd);
+	ASSERT_EQ(c->rtx_run, h->setup.cfg.retries2);
+	fz_free(h);
+
+	h = established(&r);
+	ASSERT_EQ(fz_setsockopt(h, r.sd, SF_TCP_USER_TIMEOUT, 5000), 0);
+	ASSERT_EQ(fz_send(h, r.sd, 100), 100);
+	c = run_out(h, r.sd);
+	ASSERT(c->rtx_run >= 1 && c->rtx_run < h->setup.cfg.retries2);
+	fz_free(h);
+
+	h = keepalive_on(&r, 3);
+	c = run_out(h, r.sd);
+	ASSERT_EQ(c->ka_run, 3u);
+	ASSERT(c->ka_exact);
+	fz_free(h);
+}
+
+/* A connect() against a harness that allows two SYN resends. */
+static void syn_resent_too_often(void)
+{
+	fz_harness *h = harness();
+	int sd = unanswered_connect(h, 0);
+	conn_of_sd(h, sd)->pol_syncnt = 2;
+	run_out(h, sd);
+}
+
+/* Data resends against a harness that allows two. */
+static void data_resent_too_often(void)
+{
+	fz_conn_ref r;
+	fz_harness *h = established(&r);
+	ASSERT_EQ(fz_send(h, r.sd, 100), 100);
+	h->setup.cfg.retries2 = 2;
+	run_out(h, r.sd);
+}
+
+/* The engine gives up after its six SYN resends; a harness told 10 sees
+ * it give up early. */
+static void syn_gave_up_early(void)
+{
+	fz_harness *h = harness();
+	int sd = unanswered_connect(h, 0);
+	conn_of_sd(h, sd)->pol_syncnt = 10;
+	run_out(h, sd);
+}
+
+/* Keep-alive turned on behind the harness's back: the first probe is one
+ * the harness believes the application never asked for (MUST-25). */
+static void probe_keepalive_off(void)
+{
+	fz_conn_ref r;
+	fz_harness *h = established(&r);
+	ASSERT_EQ(sf_setsockopt(fz_stack(h), r.sd, SF_SO_KEEPALIVE, 1), 0);
+	ASSERT_EQ(sf_setsockopt(fz_stack(h), r.sd, SF_TCP_KEEPIDLE, 1), 0);
+	run_out(h, r.sd);
+}
+
+/* Three probes against a harness that allows one. */
+static void probe_too_many(void)
+{
+	fz_conn_ref r;
+	fz_harness *h = keepalive_on(&r, 3);
+	conn_of_sd(h, r.sd)->pol_ka_cnt = 1;
+	run_out(h, r.sd);
+}
+
+/* Three probes, then the reset, against a harness told five (MUST-29). */
+static void keepalive_gave_up_early(void)
+{
+	fz_conn_ref r;
+	fz_harness *h = keepalive_on(&r, 3);
+	conn_of_sd(h, r.sd)->pol_ka_cnt = 5;
+	run_out(h, r.sd);
+}
+
+/* TCP_USER_TIMEOUT set behind the harness's back: the give-up by time is
+ * one the harness cannot explain. */
+static void user_timeout_unknown(void)
+{
+	fz_conn_ref r;
+	fz_harness *h = established(&r);
+	ASSERT_EQ(sf_setsockopt(fz_stack(h), r.sd, SF_TCP_USER_TIMEOUT, 5000), 0);
+	ASSERT_EQ(fz_send(h, r.sd, 100), 100);
+	run_out(h, r.sd);
 }
 
 /* A connection whose last reported state is from, ISS 1000, with written
@@ -681,6 +842,21 @@ int main(void)
 		      "the SYN-ACK resends were not counted, or an oracle fired");
 	expect_oracle_text("synack_resent_too_often", synack_resent_too_often, "output-sanity",
 			   "SYN-ACK resend 3 of SYN-queue entry");
+	expect_silent("timers_silent_when_right", timers_silent_when_right, "timers",
+		      "a give-up rule was miscounted, or an oracle fired");
+	expect_oracle_text("syn_resent_too_often", syn_resent_too_often, "timers",
+			   "retransmission 3 of connection");
+	expect_oracle_text("data_resent_too_often", data_resent_too_often, "timers",
+			   "retransmission 3 of connection");
+	expect_oracle_text("syn_gave_up_early", syn_gave_up_early, "timers",
+			   "gave up in SYN-SENT after 6 retransmissions");
+	expect_oracle_text("probe_keepalive_off", probe_keepalive_off, "timers",
+			   "SO_KEEPALIVE is off");
+	expect_oracle_text("probe_too_many", probe_too_many, "timers", "keep-alive probe 2 of");
+	expect_oracle_text("keepalive_gave_up_early", keepalive_gave_up_early, "timers",
+			   "after 3 unanswered probes");
+	expect_oracle_text("user_timeout_unknown", user_timeout_unknown, "timers",
+			   "but none is set");
 	expect_oracle("rst_syn_received_not_exact", rst_syn_received_not_exact, "transition");
 	expect_silent("rst_syn_received_exact", rst_syn_received_exact, "transition",
 		      "the transition oracle fired on an RST at RCV.NXT");
