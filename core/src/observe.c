@@ -23,6 +23,7 @@ static void peek_conn(const sf_conn *c, sf_conn_peek *p)
 	p->snd_nxt = c->snd_nxt;
 	p->snd_wnd = c->snd_wnd;
 	p->rcv_nxt = c->rcv_nxt;
+	p->rcv_wnd = c->rcv_adv - c->rcv_nxt;
 	p->snd_mss = c->snd_mss;
 }
 
@@ -42,6 +43,7 @@ static void peek_req(const sf_req *r, sf_conn_peek *p)
 	p->snd_nxt = r->iss + 1;
 	p->snd_wnd = r->snd_wnd;
 	p->rcv_nxt = r->irs + 1;
+	p->rcv_wnd = r->rcv_wnd;
 	p->snd_mss = r->peer_mss;
 }
 

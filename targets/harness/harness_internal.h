@@ -80,8 +80,10 @@ typedef struct fz_conn {
 	sf_endpoint local, remote;
 	bool iss_valid, irs_valid;
 	uint32_t iss, irs;
-	uint32_t cur_snd_nxt;    /* SND.NXT and RCV.NXT in the latest walk */
+	uint32_t cur_snd_nxt;    /* SND.NXT, RCV.NXT, RCV.WND and the state in the latest walk */
 	uint32_t cur_rcv_nxt;
+	uint32_t cur_rcv_wnd;
+	sf_state cur_state;
 	uint32_t max_snd_nxt;    /* highest SND.NXT seen */
 	uint32_t max_rcv_nxt;    /* highest RCV.NXT seen */
 	uint32_t max_right_edge; /* highest SND.UNA + SND.WND seen */
@@ -257,5 +259,8 @@ void fz_ref_before(fz_harness *h, const sf_segment *seg);
 void fz_ref_after(fz_harness *h);
 void fz_ref_judge(fz_harness *h, const fz_ref_snap *pre, const fz_ref_snap *post,
 		  const sf_segment *in, uint64_t written);
+/* The reference oracle's ACK rule, from the walk after an inbound segment:
+ * c still holds the values of the walk before it, now the engine's. */
+void fz_ref_ack_taken(fz_harness *h, const fz_conn *c, const sf_conn_peek *now);
 
 #endif /* SYNFIN_FUZZ_HARNESS_INTERNAL_H */

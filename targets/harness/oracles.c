@@ -488,8 +488,12 @@ static void visit(void *ctx, const sf_conn_peek *info)
 	c->local = *info->local;
 	c->remote = *info->remote;
 	c->from_listen |= info->from_listen;
+	if (h->kind == FZ_EV_INPUT && c->cur_state >= SF_ESTABLISHED && c->cur_state <= SF_LAST_ACK)
+		fz_ref_ack_taken(h, c, info);
+	c->cur_state = info->state;
 	c->cur_snd_nxt = info->snd_nxt;
 	c->cur_rcv_nxt = info->rcv_nxt;
+	c->cur_rcv_wnd = info->rcv_wnd;
 	/* An ACK that moved SND.UNA ends a run of resends (RFC6298:5.3; the
 	 * engine's ack_advance() clears its count there). */
 	if (info->snd_una != c->cur_snd_una)

@@ -25,6 +25,14 @@
  *          TIME-WAIT must get an ISS above every sequence number the old one
  *          used, SND.NXT - 1 (MAY-2 (1), RFC 1122 §4.2.2.13), or the old
  *          incarnation's segments still in the network fit the new one.
+ *   TAKEN  an acceptable segment with ACK (and without SYN or RST) whose
+ *          SEG.ACK lies in SND.UNA < SEG.ACK =< SND.NXT moves SND.UNA to
+ *          SEG.ACK (RFC 9293 §3.10.7.4, fifth step; RFC9293:U-10, U-15).
+ *          Acceptable by Table 6 with RCV.NXT and RCV.WND as they were: a
+ *          zero window, where the RFC asks only for "special allowance", is
+ *          not judged. This rule runs on bare ACKs too, from the walk after
+ *          every event (fz_ref_ack_taken()), which has the values before
+ *          and after without a snapshot;
  *   SYN-SENT  a SYN-ACK (without RST) whose ACK acknowledges our SYN,
  *          ISS < SEG.ACK =< SND.NXT, completes the handshake: the
  *          connection does not stay in SYN-SENT (RFC9293:U-8). The
@@ -316,4 +324,37 @@ void fz_ref_after(fz_harness *h)
 	bool tw = pre.state == SF_TIME_WAIT;
 	snapshot(h, pre.conn_id, &post, tw ? &h->ref_local : NULL, tw ? &h->ref_remote : NULL);
 	fz_ref_judge(h, &pre, &post, &h->in, fz_conn_get(h, pre.conn_id)->written);
+}
+
+/* RFC 9293 Table 6 (RFC9293:U-10): is a segment acceptable to a receive
+ * window of wnd octets from rcv_nxt? */
+static bool table6_acceptable(const sf_segment *seg, uint32_t rcv_nxt, uint32_t wnd)
+{
+	uint32_t len = (uint32_t)seg->payload_len + ((seg->flags & SF_FIN) ? 1 : 0);
+	if (wnd == 0)
+		return len == 0 && seg->seq == rcv_nxt;
+	if (sf_seq_le(rcv_nxt, seg->seq) && sf_seq_lt(seg->seq, rcv_nxt + wnd))
+		return true;
+	uint32_t last = seg->seq + len - 1;
+	return len && sf_seq_le(rcv_nxt, last) && sf_seq_lt(last, rcv_nxt + wnd);
+}
+
+void fz_ref_ack_taken(fz_harness *h, const fz_conn *c, const sf_conn_peek *now)
+{
+	const sf_segment *in = &h->in;
+	if (!h->in_valid || (in->flags & (SF_ACK | SF_SYN | SF_RST)) != SF_ACK ||
+	    now->state == SF_CLOSED || !sf_seq_gt(in->ack, c->cur_snd_una) ||
+	    !sf_seq_le(in->ack, c->cur_snd_nxt) || in->dport != now->local->port ||
+	    in->sport != now->remote->port || !sf_addr_eq(&in->dst, &now->local->addr) ||
+	    !sf_addr_eq(&in->src, &now->remote->addr) ||
+	    !table6_acceptable(in, c->cur_rcv_nxt, c->cur_rcv_wnd))
+		return;
+	if (now->snd_una != in->ack)
+		fz_fail(h, "reference",
+			"connection %u in %s took an acceptable segment (seq %u, RCV.NXT %u, RCV.WND "
+			"%u) with ACK %u, inside SND.UNA %u < SEG.ACK =< SND.NXT %u, and left SND.UNA "
+			"at %u; the fifth step sets SND.UNA <- SEG.ACK (RFC 9293 §3.10.7.4, "
+			"RFC9293:U-10, U-15)",
+			c->id, sf_state_name(c->cur_state), in->seq, c->cur_rcv_nxt, c->cur_rcv_wnd,
+			in->ack, c->cur_snd_una, c->cur_snd_nxt, now->snd_una);
 }

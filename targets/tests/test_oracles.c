@@ -769,6 +769,61 @@ static void ref_tw_hooks_wired(void)
 }
 
 /* The same rules stay silent on what a correct engine does. */
+/* A connection in ESTABLISHED as the last walk left it (SND.UNA 1000,
+ * SND.NXT 1100, RCV.NXT 5000, RCV.WND wnd), an ACK of ack with len octets
+ * at seq arriving, and the walk after it showing SND.UNA una. */
+static void ack_taken_case(fz_harness *h, uint32_t wnd, uint32_t seq, size_t len, uint32_t ack,
+			   uint32_t una)
+{
+	fz_conn *c = fz_conn_get(h, 77);
+	c->reported = true;
+	c->state = c->cur_state = SF_ESTABLISHED;
+	c->cur_snd_una = 1000;
+	c->cur_snd_nxt = 1100;
+	c->cur_rcv_nxt = 5000;
+	c->cur_rcv_wnd = wnd;
+	sf_endpoint local = {.addr = sf_addr_v4(FZ_LOCAL_ADDR_V4), .port = FZ_LOCAL_PORT};
+	sf_endpoint remote = {.addr = sf_addr_v4(FZ_REMOTE_ADDR_V4), .port = 40001};
+	memset(&h->in, 0, sizeof h->in);
+	h->in.src = remote.addr;
+	h->in.dst = local.addr;
+	h->in.sport = remote.port;
+	h->in.dport = local.port;
+	h->in.flags = SF_ACK;
+	h->in.seq = seq;
+	h->in.ack = ack;
+	h->in.payload_len = len;
+	h->in_valid = true;
+	h->kind = FZ_EV_INPUT;
+	sf_conn_peek now = {.conn_id = 77, .state = SF_ESTABLISHED, .local = &local,
+			    .remote = &remote, .snd_una = una, .snd_nxt = 1100, .rcv_nxt = 5000};
+	fz_ref_ack_taken(h, c, &now);
+}
+
+/* RFC 9293 §3.10.7.4, fifth step: an acceptable bare ACK inside
+ * SND.UNA < SEG.ACK =< SND.NXT that leaves SND.UNA where it was. */
+static void ref_ack_not_taken(void)
+{
+	ack_taken_case(harness(), 1000, 5000, 0, 1050, 1000);
+}
+
+/* The rule stays silent where the segment was taken, not acceptable, or
+ * its ACK outside the range. */
+static void ref_ack_taken_silent(void)
+{
+	fz_harness *h = harness();
+	ack_taken_case(h, 1000, 5000, 0, 1050, 1050);  /* taken */
+	ack_taken_case(h, 1000, 5000, 0, 1100, 1100);  /* everything acknowledged */
+	ack_taken_case(h, 1000, 4000, 0, 1050, 1000);  /* old segment: not acceptable */
+	ack_taken_case(h, 1000, 6000, 0, 1050, 1000);  /* beyond the window */
+	ack_taken_case(h, 1000, 4990, 20, 1050, 1050); /* its last octets in the window */
+	ack_taken_case(h, 0, 5000, 10, 1050, 1000);    /* data to a zero window: not acceptable */
+	ack_taken_case(h, 0, 5000, 0, 1050, 1050);     /* a bare ACK to a zero window is */
+	ack_taken_case(h, 1000, 5000, 0, 1000, 1000);  /* a duplicate ACK */
+	ack_taken_case(h, 1000, 5000, 0, 1101, 1000);  /* beyond SND.NXT: dropped */
+	fz_free(h);
+}
+
 static void ref_silent_when_right(void)
 {
 	fz_harness *h = harness();
@@ -882,6 +937,10 @@ int main(void)
 	expect_oracle("window_not_offered", window_not_offered, "window");
 	expect_oracle("option_misread", option_misread, "codec");
 	expect_oracle("send_more_than_asked", send_more_than_asked, "api");
+	expect_oracle_text("ref_ack_not_taken", ref_ack_not_taken, "reference",
+			   "left SND.UNA at 1000");
+	expect_silent("ref_ack_taken_silent", ref_ack_taken_silent, "reference",
+		      "the ACK rule fired on a segment it is not about");
 	expect_oracle("ref_syn_sent_stays", ref_syn_sent_stays, "reference");
 	expect_oracle("ref_syn_resets", ref_syn_resets, "reference");
 	expect_oracle("ref_syn_data_taken", ref_syn_data_taken, "reference");
