@@ -22,6 +22,8 @@ static void peek_conn(const sf_conn *c, sf_conn_peek *p)
 	p->snd_una = c->snd_una;
 	p->snd_nxt = c->snd_nxt;
 	p->snd_wnd = c->snd_wnd;
+	p->snd_wl1 = c->snd_wl1;
+	p->snd_wl2 = c->snd_wl2;
 	p->rcv_nxt = c->rcv_nxt;
 	p->rcv_wnd = c->rcv_adv - c->rcv_nxt;
 	p->snd_mss = c->snd_mss;
@@ -42,6 +44,7 @@ static void peek_req(const sf_req *r, sf_conn_peek *p)
 	p->snd_una = r->iss;
 	p->snd_nxt = r->iss + 1;
 	p->snd_wnd = r->snd_wnd;
+	p->snd_wl1 = p->snd_wl2 = 0; /* as sf_fill_req_info() */
 	p->rcv_nxt = r->irs + 1;
 	p->rcv_wnd = r->rcv_wnd;
 	p->snd_mss = r->peer_mss;

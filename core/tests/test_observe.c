@@ -70,6 +70,8 @@ static size_t peek_matches_info(harness *h)
 		ASSERT_EQ(x->snd_una, y->snd_una);
 		ASSERT_EQ(x->snd_nxt, y->snd_nxt);
 		ASSERT_EQ(x->snd_wnd, y->snd_wnd);
+		ASSERT_EQ(x->snd_wl1, y->snd_wl1);
+		ASSERT_EQ(x->snd_wl2, y->snd_wl2);
 		ASSERT_EQ(x->rcv_nxt, y->rcv_nxt);
 		ASSERT_EQ(x->rcv_wnd, y->rcv_wnd);
 		ASSERT_EQ(x->snd_mss, y->snd_mss);

@@ -69,7 +69,8 @@ typedef struct fz_conn {
 	 * may be lower (a segment arrived that may have reset it). */
 	uint32_t rtx_run, ka_run;
 	bool ka_exact;
-	uint32_t cur_snd_una;       /* SND.UNA in the latest walk */
+	uint32_t cur_snd_una;       /* SND.UNA, SND.WND, WL1, WL2 in the latest walk */
+	uint32_t cur_snd_wnd, cur_snd_wl1, cur_snd_wl2;
 	/* The state a timer event found it in (timer events change a state
 	 * only to end the connection, after what it sent on the way), and
 	 * a timeout that ended it, judged once the event's segments are
@@ -259,8 +260,9 @@ void fz_ref_before(fz_harness *h, const sf_segment *seg);
 void fz_ref_after(fz_harness *h);
 void fz_ref_judge(fz_harness *h, const fz_ref_snap *pre, const fz_ref_snap *post,
 		  const sf_segment *in, uint64_t written);
-/* The reference oracle's ACK rule, from the walk after an inbound segment:
- * c still holds the values of the walk before it, now the engine's. */
-void fz_ref_ack_taken(fz_harness *h, const fz_conn *c, const sf_conn_peek *now);
+/* The reference oracle's ACK and window rules, from the walk after an
+ * inbound segment: c still holds the values of the walk before it, now the
+ * engine's. */
+void fz_ref_ack_walk(fz_harness *h, const fz_conn *c, const sf_conn_peek *now);
 
 #endif /* SYNFIN_FUZZ_HARNESS_INTERNAL_H */

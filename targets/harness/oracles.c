@@ -489,8 +489,11 @@ static void visit(void *ctx, const sf_conn_peek *info)
 	c->remote = *info->remote;
 	c->from_listen |= info->from_listen;
 	if (h->kind == FZ_EV_INPUT && c->cur_state >= SF_ESTABLISHED && c->cur_state <= SF_LAST_ACK)
-		fz_ref_ack_taken(h, c, info);
+		fz_ref_ack_walk(h, c, info);
 	c->cur_state = info->state;
+	c->cur_snd_wnd = info->snd_wnd;
+	c->cur_snd_wl1 = info->snd_wl1;
+	c->cur_snd_wl2 = info->snd_wl2;
 	c->cur_snd_nxt = info->snd_nxt;
 	c->cur_rcv_nxt = info->rcv_nxt;
 	c->cur_rcv_wnd = info->rcv_wnd;

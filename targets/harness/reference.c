@@ -30,9 +30,15 @@
  *          SEG.ACK (RFC 9293 §3.10.7.4, fifth step; RFC9293:U-10, U-15).
  *          Acceptable by Table 6 with RCV.NXT and RCV.WND as they were: a
  *          zero window, where the RFC asks only for "special allowance", is
- *          not judged. This rule runs on bare ACKs too, from the walk after
- *          every event (fz_ref_ack_taken()), which has the values before
- *          and after without a snapshot;
+ *          not judged;
+ *   WINDOW  only a segment with SND.UNA =< SEG.ACK =< SND.NXT may change
+ *          SND.WND; an acceptable one that is newer (SND.WL1 < SEG.SEQ, or
+ *          SND.WL1 = SEG.SEQ and SND.WL2 =< SEG.ACK) sets SND.WND, SND.WL1
+ *          and SND.WL2 to its window, SEG.SEQ and SEG.ACK, an older one
+ *          leaves the window alone (RFC9293:U-16). TAKEN and WINDOW run on
+ *          bare ACKs too, from the walk after every input event
+ *          (fz_ref_ack_walk()), which has the values before and after
+ *          without a snapshot;
  *   SYN-SENT  a SYN-ACK (without RST) whose ACK acknowledges our SYN,
  *          ISS < SEG.ACK =< SND.NXT, completes the handshake: the
  *          connection does not stay in SYN-SENT (RFC9293:U-8). The
@@ -339,17 +345,35 @@ static bool table6_acceptable(const sf_segment *seg, uint32_t rcv_nxt, uint32_t 
 	return len && sf_seq_le(rcv_nxt, last) && sf_seq_lt(last, rcv_nxt + wnd);
 }
 
-void fz_ref_ack_taken(fz_harness *h, const fz_conn *c, const sf_conn_peek *now)
+void fz_ref_ack_walk(fz_harness *h, const fz_conn *c, const sf_conn_peek *now)
 {
 	const sf_segment *in = &h->in;
 	if (!h->in_valid || (in->flags & (SF_ACK | SF_SYN | SF_RST)) != SF_ACK ||
-	    now->state == SF_CLOSED || !sf_seq_gt(in->ack, c->cur_snd_una) ||
-	    !sf_seq_le(in->ack, c->cur_snd_nxt) || in->dport != now->local->port ||
+	    now->state == SF_CLOSED || in->dport != now->local->port ||
 	    in->sport != now->remote->port || !sf_addr_eq(&in->dst, &now->local->addr) ||
-	    !sf_addr_eq(&in->src, &now->remote->addr) ||
-	    !table6_acceptable(in, c->cur_rcv_nxt, c->cur_rcv_wnd))
+	    !sf_addr_eq(&in->src, &now->remote->addr))
 		return;
-	if (now->snd_una != in->ack)
+	/* SND.UNA =< SEG.ACK =< SND.NXT as an arc of the sequence space: an
+	 * ACK exactly 2^31 away is on neither side (it is dropped as too old,
+	 * RFC5961:5.2), where sf_seq_le() would put it on both. */
+	uint32_t off = in->ack - c->cur_snd_una;
+	bool in_range = off <= c->cur_snd_nxt - c->cur_snd_una;
+	/* WINDOW: only a segment with SND.UNA =< SEG.ACK =< SND.NXT may move
+	 * the send window (U-16), whether or not it was acceptable. */
+	if (!in_range) {
+		if (now->snd_wnd != c->cur_snd_wnd)
+			fz_fail(h, "reference",
+				"connection %u in %s changed SND.WND from %u to %u on a segment with "
+				"ACK %u, outside SND.UNA %u =< SEG.ACK =< SND.NXT %u; only such a "
+				"segment updates the window (RFC 9293 §3.10.7.4, RFC9293:U-16)",
+				c->id, sf_state_name(c->cur_state), c->cur_snd_wnd, now->snd_wnd,
+				in->ack, c->cur_snd_una, c->cur_snd_nxt);
+		return;
+	}
+	if (!table6_acceptable(in, c->cur_rcv_nxt, c->cur_rcv_wnd))
+		return;
+	/* TAKEN */
+	if (off && now->snd_una != in->ack)
 		fz_fail(h, "reference",
 			"connection %u in %s took an acceptable segment (seq %u, RCV.NXT %u, RCV.WND "
 			"%u) with ACK %u, inside SND.UNA %u < SEG.ACK =< SND.NXT %u, and left SND.UNA "
@@ -357,4 +381,25 @@ void fz_ref_ack_taken(fz_harness *h, const fz_conn *c, const sf_conn_peek *now)
 			"RFC9293:U-10, U-15)",
 			c->id, sf_state_name(c->cur_state), in->seq, c->cur_rcv_nxt, c->cur_rcv_wnd,
 			in->ack, c->cur_snd_una, c->cur_snd_nxt, now->snd_una);
+	/* WINDOW: a newer segment (SND.WL1 < SEG.SEQ, or SND.WL1 = SEG.SEQ and
+	 * SND.WL2 =< SEG.ACK) sets SND.WND, WL1 and WL2; an older one moves
+	 * none of them (U-16). Without window scaling (the engine offers
+	 * none yet) SND.WND is the window field itself. */
+	bool newer = sf_seq_lt(c->cur_snd_wl1, in->seq) ||
+		     (c->cur_snd_wl1 == in->seq && sf_seq_le(c->cur_snd_wl2, in->ack));
+	if (newer && !c->our_wscale &&
+	    (now->snd_wnd != in->window || now->snd_wl1 != in->seq || now->snd_wl2 != in->ack))
+		fz_fail(h, "reference",
+			"connection %u in %s: a newer acceptable segment (seq %u, ACK %u, window %u; "
+			"SND.WL1 %u, SND.WL2 %u) left SND.WND %u, WL1 %u, WL2 %u; it sets them to its "
+			"window, SEG.SEQ and SEG.ACK (RFC 9293 §3.10.7.4, RFC9293:U-16)",
+			c->id, sf_state_name(c->cur_state), in->seq, in->ack, in->window,
+			c->cur_snd_wl1, c->cur_snd_wl2, now->snd_wnd, now->snd_wl1, now->snd_wl2);
+	if (!newer && now->snd_wnd != c->cur_snd_wnd)
+		fz_fail(h, "reference",
+			"connection %u in %s changed SND.WND from %u to %u on an older segment "
+			"(seq %u, ACK %u; SND.WL1 %u, SND.WL2 %u); an old segment must not move the "
+			"window (RFC 9293 §3.10.7.4, RFC9293:U-16)",
+			c->id, sf_state_name(c->cur_state), c->cur_snd_wnd, now->snd_wnd, in->seq,
+			in->ack, c->cur_snd_wl1, c->cur_snd_wl2);
 }

@@ -770,16 +770,21 @@ static void ref_tw_hooks_wired(void)
 
 /* The same rules stay silent on what a correct engine does. */
 /* A connection in ESTABLISHED as the last walk left it (SND.UNA 1000,
- * SND.NXT 1100, RCV.NXT 5000, RCV.WND wnd), an ACK of ack with len octets
- * at seq arriving, and the walk after it showing SND.UNA una. */
-static void ack_taken_case(fz_harness *h, uint32_t wnd, uint32_t seq, size_t len, uint32_t ack,
-			   uint32_t una)
+ * SND.NXT 1100, SND.WND 2000 from SND.WL1 4000, SND.WL2 1000; RCV.NXT 5000,
+ * RCV.WND wnd), an ACK of ack with len octets at seq and window 3000
+ * arriving, and the walk after it showing SND.UNA una and, if upd, the
+ * window taken from the segment, else as it was. */
+static void ack_walk_case(fz_harness *h, uint32_t wnd, uint32_t seq, size_t len, uint32_t ack,
+			  uint32_t una, bool upd)
 {
 	fz_conn *c = fz_conn_get(h, 77);
 	c->reported = true;
 	c->state = c->cur_state = SF_ESTABLISHED;
 	c->cur_snd_una = 1000;
 	c->cur_snd_nxt = 1100;
+	c->cur_snd_wnd = 2000;
+	c->cur_snd_wl1 = 4000;
+	c->cur_snd_wl2 = 1000;
 	c->cur_rcv_nxt = 5000;
 	c->cur_rcv_wnd = wnd;
 	sf_endpoint local = {.addr = sf_addr_v4(FZ_LOCAL_ADDR_V4), .port = FZ_LOCAL_PORT};
@@ -792,35 +797,52 @@ static void ack_taken_case(fz_harness *h, uint32_t wnd, uint32_t seq, size_t len
 	h->in.flags = SF_ACK;
 	h->in.seq = seq;
 	h->in.ack = ack;
+	h->in.window = 3000;
 	h->in.payload_len = len;
 	h->in_valid = true;
 	h->kind = FZ_EV_INPUT;
 	sf_conn_peek now = {.conn_id = 77, .state = SF_ESTABLISHED, .local = &local,
-			    .remote = &remote, .snd_una = una, .snd_nxt = 1100, .rcv_nxt = 5000};
-	fz_ref_ack_taken(h, c, &now);
+			    .remote = &remote, .snd_una = una, .snd_nxt = 1100,
+			    .snd_wnd = upd ? 3000 : 2000, .snd_wl1 = upd ? seq : 4000,
+			    .snd_wl2 = upd ? ack : 1000, .rcv_nxt = 5000};
+	fz_ref_ack_walk(h, c, &now);
 }
 
 /* RFC 9293 §3.10.7.4, fifth step: an acceptable bare ACK inside
  * SND.UNA < SEG.ACK =< SND.NXT that leaves SND.UNA where it was. */
 static void ref_ack_not_taken(void)
 {
-	ack_taken_case(harness(), 1000, 5000, 0, 1050, 1000);
+	ack_walk_case(harness(), 1000, 5000, 0, 1050, 1000, true);
 }
 
-/* The rule stays silent where the segment was taken, not acceptable, or
- * its ACK outside the range. */
-static void ref_ack_taken_silent(void)
+/* RFC9293:U-16: a newer acceptable segment whose window is not taken. */
+static void ref_window_not_taken(void)
+{
+	ack_walk_case(harness(), 1000, 5000, 0, 1050, 1050, false);
+}
+
+/* RFC9293:U-16: a segment whose ACK is below SND.UNA moves the window. */
+static void ref_window_from_old_ack(void)
+{
+	ack_walk_case(harness(), 1000, 5000, 0, 900, 1000, true);
+}
+
+/* The rules stay silent where the engine did right: the segment taken,
+ * not acceptable, older than SND.WL1/WL2, or its ACK outside the range. */
+static void ref_ack_walk_silent(void)
 {
 	fz_harness *h = harness();
-	ack_taken_case(h, 1000, 5000, 0, 1050, 1050);  /* taken */
-	ack_taken_case(h, 1000, 5000, 0, 1100, 1100);  /* everything acknowledged */
-	ack_taken_case(h, 1000, 4000, 0, 1050, 1000);  /* old segment: not acceptable */
-	ack_taken_case(h, 1000, 6000, 0, 1050, 1000);  /* beyond the window */
-	ack_taken_case(h, 1000, 4990, 20, 1050, 1050); /* its last octets in the window */
-	ack_taken_case(h, 0, 5000, 10, 1050, 1000);    /* data to a zero window: not acceptable */
-	ack_taken_case(h, 0, 5000, 0, 1050, 1050);     /* a bare ACK to a zero window is */
-	ack_taken_case(h, 1000, 5000, 0, 1000, 1000);  /* a duplicate ACK */
-	ack_taken_case(h, 1000, 5000, 0, 1101, 1000);  /* beyond SND.NXT: dropped */
+	ack_walk_case(h, 1000, 5000, 0, 1050, 1050, true);  /* taken */
+	ack_walk_case(h, 1000, 5000, 0, 1100, 1100, true);  /* everything acknowledged */
+	ack_walk_case(h, 1000, 4000, 0, 1050, 1000, false); /* old segment: not acceptable */
+	ack_walk_case(h, 1000, 6000, 0, 1050, 1000, false); /* beyond the window */
+	ack_walk_case(h, 1000, 4990, 20, 1050, 1050, true); /* its last octets in the window */
+	ack_walk_case(h, 0, 5000, 10, 1050, 1000, false);   /* data to a zero window: not acceptable */
+	ack_walk_case(h, 0, 5000, 0, 1050, 1050, true);     /* a bare ACK to a zero window is */
+	ack_walk_case(h, 1000, 5000, 0, 1000, 1000, true);  /* a duplicate ACK, newer: window taken */
+	ack_walk_case(h, 1000, 5000, 0, 1101, 1000, false); /* beyond SND.NXT: dropped */
+	ack_walk_case(h, 1000, 5000, 0, 900, 1000, false);  /* below SND.UNA: no window update */
+	ack_walk_case(h, 1000, 5000, 0, 1000u + 0x80000000u, 1000, false); /* 2^31 away: dropped */
 	fz_free(h);
 }
 
@@ -939,8 +961,12 @@ int main(void)
 	expect_oracle("send_more_than_asked", send_more_than_asked, "api");
 	expect_oracle_text("ref_ack_not_taken", ref_ack_not_taken, "reference",
 			   "left SND.UNA at 1000");
-	expect_silent("ref_ack_taken_silent", ref_ack_taken_silent, "reference",
-		      "the ACK rule fired on a segment it is not about");
+	expect_oracle_text("ref_window_not_taken", ref_window_not_taken, "reference",
+			   "it sets them to its window");
+	expect_oracle_text("ref_window_from_old_ack", ref_window_from_old_ack, "reference",
+			   "changed SND.WND from 2000 to 3000 on a segment with ACK 900");
+	expect_silent("ref_ack_walk_silent", ref_ack_walk_silent, "reference",
+		      "the ACK or window rule fired where the engine did right");
 	expect_oracle("ref_syn_sent_stays", ref_syn_sent_stays, "reference");
 	expect_oracle("ref_syn_resets", ref_syn_resets, "reference");
 	expect_oracle("ref_syn_data_taken", ref_syn_data_taken, "reference");

@@ -411,7 +411,7 @@ typedef struct sf_conn_peek {
 	const sf_endpoint *local;    /* the engine's own copies: valid during the visit only */
 	const sf_endpoint *remote;
 	uint32_t iss, irs;
-	uint32_t snd_una, snd_nxt, snd_wnd;
+	uint32_t snd_una, snd_nxt, snd_wnd, snd_wl1, snd_wl2;
 	uint32_t rcv_nxt, rcv_wnd;   /* rcv_wnd: up to the right edge last advertised */
 	uint16_t snd_mss;            /* effective send MSS (RFC9293:MUST-15, MUST-16) */
 } sf_conn_peek;
