@@ -27,6 +27,16 @@ void fz_seg_text(const sf_segment *seg, char *buf, size_t cap)
 		 seg->window, seg->payload_len, seg->opt_len);
 }
 
+/* Fail oracle about a segment the engine sent: "sent <segment>: <why>". */
+#define SEG_FAIL(h, oracle, seg, ...)                                            \
+	do {                                                                     \
+		char t_[160];                                                    \
+		fz_seg_text((seg), t_, sizeof t_);                               \
+		char m_[400];                                                    \
+		snprintf(m_, sizeof m_, __VA_ARGS__);                            \
+		fz_fail((h), (oracle), "sent %s: %s", t_, m_);                   \
+	} while (0)
+
 static bool synchronized(sf_state s)
 {
 	return s >= SF_ESTABLISHED && s <= SF_TIME_WAIT;
@@ -276,14 +286,7 @@ static const char *rtx_limit_name(sf_state st)
 	return st == SF_SYN_SENT ? "TCP_SYNCNT" : st == SF_SYN_RECEIVED ? "synack_retries" : "retries2";
 }
 
-#define TIMER_FAIL(h, seg, ...)                                                  \
-	do {                                                                     \
-		char t_[160];                                                    \
-		fz_seg_text((seg), t_, sizeof t_);                               \
-		char m_[400];                                                    \
-		snprintf(m_, sizeof m_, __VA_ARGS__);                            \
-		fz_fail((h), "timers", "sent %s: %s", t_, m_);                   \
-	} while (0)
+#define TIMER_FAIL(h, seg, ...) SEG_FAIL(h, "timers", seg, __VA_ARGS__)
 
 /* A keep-alive probe, <SEQ=SND.UNA-1><ACK=RCV.NXT> without data. */
 static void check_probe(fz_harness *h, const sf_segment *seg, fz_conn *c, sf_state st)
@@ -596,14 +599,7 @@ void fz_check_event(fz_harness *h)
 
 /* ---- Output sanity (oracle 4) ---- */
 
-#define OUT_FAIL(h, seg, ...)                                                    \
-	do {                                                                     \
-		char t_[160];                                                    \
-		fz_seg_text((seg), t_, sizeof t_);                               \
-		char m_[400];                                                    \
-		snprintf(m_, sizeof m_, __VA_ARGS__);                            \
-		fz_fail((h), "output-sanity", "sent %s: %s", t_, m_);            \
-	} while (0)
+#define OUT_FAIL(h, seg, ...) SEG_FAIL(h, "output-sanity", seg, __VA_ARGS__)
 
 bool fz_opts_same(const sf_tcp_options *a, const sf_tcp_options *b)
 {
