@@ -284,6 +284,34 @@ static void timers_silent_when_right(void)
 	fz_free(h);
 }
 
+/* A listener's keep-alive options reach the connections it accepts (the
+ * engine's req_promote(), Linux's socket cloning), and the harness follows
+ * them: two probes, the reset, nothing fires. An option changed on the
+ * listener while an entry waits in its SYN queue reaches the entry only
+ * when it is promoted, which the harness cannot see: its rules go off. */
+static void timers_inherited_from_listener(void)
+{
+	int listener = -1;
+	fz_conn_ref l, r, e;
+	fz_harness *h = harness();
+	fz_drive(h, SF_LISTEN, 40001, &listener, &l);
+	ASSERT_EQ(fz_setsockopt(h, listener, SF_SO_KEEPALIVE, 1), 0);
+	ASSERT_EQ(fz_setsockopt(h, listener, SF_TCP_KEEPIDLE, 1), 0);
+	ASSERT_EQ(fz_setsockopt(h, listener, SF_TCP_KEEPINTVL, 1), 0);
+	ASSERT_EQ(fz_setsockopt(h, listener, SF_TCP_KEEPCNT, 2), 0);
+	fz_drive(h, SF_ESTABLISHED, 40002, &listener, &r);
+	fz_conn *c = conn_of_sd(h, r.sd);
+	ASSERT(c->pol_keepalive && !c->pol_unknown);
+	ASSERT_EQ(c->pol_ka_cnt, 2u);
+	fz_drive(h, SF_SYN_RECEIVED, 40003, &listener, &e);
+	ASSERT(!entry_of(h, &e)->pol_unknown);
+	ASSERT_EQ(fz_setsockopt(h, listener, SF_TCP_KEEPCNT, 3), 0);
+	ASSERT(entry_of(h, &e)->pol_unknown);
+	c = run_out(h, r.sd);
+	ASSERT_EQ(c->ka_run, 2u);
+	fz_free(h);
+}
+
 /* A connect() against a harness that allows two SYN resends. */
 static void syn_resent_too_often(void)
 {
@@ -921,6 +949,8 @@ int main(void)
 			   "SYN-ACK resend 3 of SYN-queue entry");
 	expect_silent("timers_silent_when_right", timers_silent_when_right, "timers",
 		      "a give-up rule was miscounted, or an oracle fired");
+	expect_silent("timers_inherited_from_listener", timers_inherited_from_listener, "timers",
+		      "the listener's options did not reach its connections, or an oracle fired");
 	expect_oracle_text("syn_resent_too_often", syn_resent_too_often, "timers",
 			   "retransmission 3 of connection");
 	expect_oracle_text("data_resent_too_often", data_resent_too_often, "timers",
