@@ -163,8 +163,8 @@ fz_conn *fz_conn_get(fz_harness *h, uint32_t id)
 	memset(c, 0, sizeof *c);
 	c->id = id;
 	c->state = SF_CLOSED;
-	c->pol_syncnt = h->setup.cfg.syn_retries;
-	c->pol_ka_cnt = h->setup.cfg.keepalive_probes;
+	c->pol.syncnt = h->setup.cfg.syn_retries;
+	c->pol.ka_cnt = h->setup.cfg.keepalive_probes;
 	c->ka_exact = true;
 	index_conn(h, id, h->nconns++);
 	return c;
@@ -925,13 +925,8 @@ static void keep_policy(fz_harness *h, int sd, uint32_t before)
 	uint32_t after = sd_conn_id(h, sd);
 	if (!before || !after || after == before)
 		return;
-	fz_conn old = *fz_conn_get(h, before);
-	fz_conn *c = fz_conn_get(h, after);
-	c->pol_unknown = old.pol_unknown;
-	c->pol_keepalive = old.pol_keepalive;
-	c->pol_syncnt = old.pol_syncnt;
-	c->pol_user_timeout = old.pol_user_timeout;
-	c->pol_ka_cnt = old.pol_ka_cnt;
+	fz_policy pol = fz_conn_get(h, before)->pol;
+	fz_conn_get(h, after)->pol = pol;
 }
 
 int fz_listen(fz_harness *h, int sd, int backlog)

@@ -44,6 +44,18 @@ typedef struct fz_flow {
 	bool tainted;
 } fz_flow;
 
+/* The socket options behind a connection's timer limits, as the harness
+ * follows them from fz_setsockopt(), a listener's options taken by its
+ * SYN-queue entries (the engine's req_promote()), and a socket's options
+ * kept when it is opened again under a new conn_id. */
+typedef struct fz_policy {
+	bool unknown;               /* changed where the harness cannot follow */
+	bool keepalive;             /* SO_KEEPALIVE (off by default, RFC9293:MUST-25) */
+	uint32_t syncnt;            /* TCP_SYNCNT (cfg.syn_retries) */
+	uint32_t user_timeout;      /* TCP_USER_TIMEOUT, ms; 0: give up by count */
+	uint32_t ka_cnt;            /* TCP_KEEPCNT (cfg.keepalive_probes) */
+} fz_policy;
+
 /* A connection, by the engine's conn_id. */
 typedef struct fz_conn {
 	uint32_t id;
@@ -55,14 +67,8 @@ typedef struct fz_conn {
 	bool from_listen;
 	uint32_t synack_timer_sends; /* SYN-ACKs a SYN-queue entry sent on timer events */
 	/* Timer policy (oracle "timers", oracles.c): the give-up limits of
-	 * the connection's socket options, followed here from fz_setsockopt()
-	 * and inherited from the listener as the engine's req_promote() does;
-	 * pol_unknown when the options changed where this cannot follow. */
-	bool pol_unknown;
-	bool pol_keepalive;         /* SO_KEEPALIVE (off by default, RFC9293:MUST-25) */
-	uint32_t pol_syncnt;        /* TCP_SYNCNT (cfg.syn_retries) */
-	uint32_t pol_user_timeout;  /* TCP_USER_TIMEOUT, ms; 0: give up by count */
-	uint32_t pol_ka_cnt;        /* TCP_KEEPCNT (cfg.keepalive_probes) */
+	 * the connection's socket options, followed by the harness itself. */
+	fz_policy pol;
 	/* Timer resends since connect() or since SND.UNA last moved (the
 	 * engine's retransmits), and keep-alive probes since the count was
 	 * last reset. ka_exact: ka_run is the engine's count, not one that

@@ -207,24 +207,25 @@ static void restart(fz_conn *c)
 static void inherit_policy(fz_harness *h, fz_conn *c)
 {
 	const fz_conn *l = NULL;
-	c->pol_unknown = true;
+	c->pol.unknown = true;
 	if (!h->in_valid)
 		return;
 	for (size_t i = 0; i < h->nconns; i++) {
 		const fz_conn *x = &h->conns[i];
 		if (!x->alive || x->state != SF_LISTEN || x->local.port != h->in.dport)
 			continue;
-		if (l && (l->pol_unknown != x->pol_unknown || l->pol_keepalive != x->pol_keepalive ||
-			  l->pol_user_timeout != x->pol_user_timeout || l->pol_ka_cnt != x->pol_ka_cnt))
+		if (l && (l->pol.unknown != x->pol.unknown || l->pol.keepalive != x->pol.keepalive ||
+			  l->pol.user_timeout != x->pol.user_timeout || l->pol.ka_cnt != x->pol.ka_cnt))
 			return;
 		l = x;
 	}
 	if (!l)
 		return;
-	c->pol_unknown = l->pol_unknown;
-	c->pol_keepalive = l->pol_keepalive;
-	c->pol_user_timeout = l->pol_user_timeout;
-	c->pol_ka_cnt = l->pol_ka_cnt;
+	/* Everything but TCP_SYNCNT, which req_promote() leaves at the
+	 * default. */
+	uint32_t syncnt = c->pol.syncnt;
+	c->pol = l->pol;
+	c->pol.syncnt = syncnt;
 }
 
 void fz_note_sockopt(fz_harness *h, int sd, sf_sockopt opt, int value)
@@ -237,10 +238,10 @@ void fz_note_sockopt(fz_harness *h, int sd, sf_sockopt opt, int value)
 		return;
 	fz_conn *c = fz_conn_get(h, info.conn_id);
 	switch (opt) {
-	case SF_SO_KEEPALIVE: c->pol_keepalive = value != 0; break;
-	case SF_TCP_KEEPCNT: c->pol_ka_cnt = (uint32_t)value; break;
-	case SF_TCP_USER_TIMEOUT: c->pol_user_timeout = (uint32_t)value; break;
-	case SF_TCP_SYNCNT: c->pol_syncnt = (uint32_t)value; break;
+	case SF_SO_KEEPALIVE: c->pol.keepalive = value != 0; break;
+	case SF_TCP_KEEPCNT: c->pol.ka_cnt = (uint32_t)value; break;
+	case SF_TCP_USER_TIMEOUT: c->pol.user_timeout = (uint32_t)value; break;
+	case SF_TCP_SYNCNT: c->pol.syncnt = (uint32_t)value; break;
 	default: break;
 	}
 	/* Turning keep-alive on or setting its idle time restarts it from
@@ -257,7 +258,7 @@ void fz_note_sockopt(fz_harness *h, int sd, sf_sockopt opt, int value)
 			fz_conn *e = &h->conns[i];
 			if (e->from_listen && e->state == SF_SYN_RECEIVED &&
 			    e->local.port == info.local.port)
-				e->pol_unknown = true;
+				e->pol.unknown = true;
 		}
 }
 
@@ -275,7 +276,7 @@ static sf_state sending_state(const fz_harness *h, const fz_conn *c)
 static uint32_t rtx_limit(const fz_harness *h, const fz_conn *c, sf_state st)
 {
 	if (st == SF_SYN_SENT)
-		return c->pol_syncnt;
+		return c->pol.syncnt;
 	if (st == SF_SYN_RECEIVED)
 		return h->setup.cfg.synack_retries;
 	return h->setup.cfg.retries2;
@@ -300,14 +301,14 @@ static void check_probe(fz_harness *h, const sf_segment *seg, fz_conn *c, sf_sta
 		TIMER_FAIL(h, seg, "a keep-alive probe from connection %u while SND.UNA %u < "
 				   "SND.NXT %u: probes only with nothing unacknowledged "
 				   "(RFC9293:MUST-26)", c->id, c->cur_snd_una, c->cur_snd_nxt);
-	if (c->pol_unknown)
+	if (c->pol.unknown)
 		return;
-	if (!c->pol_keepalive)
+	if (!c->pol.keepalive)
 		TIMER_FAIL(h, seg, "a keep-alive probe from connection %u, but SO_KEEPALIVE is off "
 				   "(RFC9293:MUST-24, MUST-25)", c->id);
-	if (c->ka_run > c->pol_ka_cnt)
+	if (c->ka_run > c->pol.ka_cnt)
 		TIMER_FAIL(h, seg, "keep-alive probe %u of connection %u; after TCP_KEEPCNT = %u "
-				   "unanswered probes it gives up", c->ka_run, c->id, c->pol_ka_cnt);
+				   "unanswered probes it gives up", c->ka_run, c->id, c->pol.ka_cnt);
 }
 
 /* A segment a full connection sent on its timer: a keep-alive probe, or a
@@ -326,7 +327,7 @@ static void check_timer_send(fz_harness *h, const sf_segment *seg, fz_conn *c)
 		return;
 	}
 	c->rtx_run++;
-	if (c->pol_unknown || c->pol_user_timeout)
+	if (c->pol.unknown || c->pol.user_timeout)
 		return;
 	uint32_t limit = rtx_limit(h, c, st);
 	if (c->rtx_run > limit)
@@ -351,15 +352,15 @@ static void check_timeout(fz_harness *h, fz_conn *c)
 				h->setup.cfg.synack_retries);
 		return;
 	}
-	if (c->pol_unknown)
+	if (c->pol.unknown)
 		return;
 	switch (cause) {
 	case SF_CAUSE_TIMEOUT_RETRANS:
-		if (c->pol_user_timeout)
+		if (c->pol.user_timeout)
 			fz_fail(h, "timers",
 				"connection %u gave up by count in %s, but TCP_USER_TIMEOUT = %u ms "
 				"replaces the count with time", c->id, sf_state_name(from),
-				c->pol_user_timeout);
+				c->pol.user_timeout);
 		else if (c->rtx_run < rtx_limit(h, c, from))
 			fz_fail(h, "timers",
 				"connection %u gave up in %s after %u retransmissions; %s is %u "
@@ -367,20 +368,20 @@ static void check_timeout(fz_harness *h, fz_conn *c)
 				rtx_limit_name(from), rtx_limit(h, c, from));
 		break;
 	case SF_CAUSE_TIMEOUT_USER:
-		if (!c->pol_user_timeout)
+		if (!c->pol.user_timeout)
 			fz_fail(h, "timers",
 				"connection %u gave up for TCP_USER_TIMEOUT in %s, but none is set",
 				c->id, sf_state_name(from));
 		break;
 	case SF_CAUSE_TIMEOUT_KEEPALIVE:
-		if (!c->pol_keepalive)
+		if (!c->pol.keepalive)
 			fz_fail(h, "timers",
 				"connection %u ended by keep-alive in %s, but SO_KEEPALIVE is off "
 				"(RFC9293:MUST-25)", c->id, sf_state_name(from));
-		else if (c->ka_exact && c->ka_run < c->pol_ka_cnt)
+		else if (c->ka_exact && c->ka_run < c->pol.ka_cnt)
 			fz_fail(h, "timers",
 				"connection %u ended by keep-alive after %u unanswered probes; "
-				"TCP_KEEPCNT is %u (RFC9293:MUST-29)", c->id, c->ka_run, c->pol_ka_cnt);
+				"TCP_KEEPCNT is %u (RFC9293:MUST-29)", c->id, c->ka_run, c->pol.ka_cnt);
 		break;
 	default:
 		break;

@@ -259,7 +259,7 @@ static void timers_silent_when_right(void)
 	ASSERT_EQ(fz_connect(h, sd, &to), -EINPROGRESS);
 	fz_conn *again = conn_of_sd(h, sd);
 	ASSERT(again->id != c->id);
-	ASSERT_EQ(again->pol_syncnt, 2u);
+	ASSERT_EQ(again->pol.syncnt, 2u);
 	ASSERT_EQ(run_out(h, sd)->rtx_run, 2u);
 	fz_free(h);
 
@@ -301,12 +301,12 @@ static void timers_inherited_from_listener(void)
 	ASSERT_EQ(fz_setsockopt(h, listener, SF_TCP_KEEPCNT, 2), 0);
 	fz_drive(h, SF_ESTABLISHED, 40002, &listener, &r);
 	fz_conn *c = conn_of_sd(h, r.sd);
-	ASSERT(c->pol_keepalive && !c->pol_unknown);
-	ASSERT_EQ(c->pol_ka_cnt, 2u);
+	ASSERT(c->pol.keepalive && !c->pol.unknown);
+	ASSERT_EQ(c->pol.ka_cnt, 2u);
 	fz_drive(h, SF_SYN_RECEIVED, 40003, &listener, &e);
-	ASSERT(!entry_of(h, &e)->pol_unknown);
+	ASSERT(!entry_of(h, &e)->pol.unknown);
 	ASSERT_EQ(fz_setsockopt(h, listener, SF_TCP_KEEPCNT, 3), 0);
-	ASSERT(entry_of(h, &e)->pol_unknown);
+	ASSERT(entry_of(h, &e)->pol.unknown);
 	c = run_out(h, r.sd);
 	ASSERT_EQ(c->ka_run, 2u);
 	fz_free(h);
@@ -317,7 +317,7 @@ static void syn_resent_too_often(void)
 {
 	fz_harness *h = harness();
 	int sd = unanswered_connect(h, 0);
-	conn_of_sd(h, sd)->pol_syncnt = 2;
+	conn_of_sd(h, sd)->pol.syncnt = 2;
 	run_out(h, sd);
 }
 
@@ -337,7 +337,7 @@ static void syn_gave_up_early(void)
 {
 	fz_harness *h = harness();
 	int sd = unanswered_connect(h, 0);
-	conn_of_sd(h, sd)->pol_syncnt = 10;
+	conn_of_sd(h, sd)->pol.syncnt = 10;
 	run_out(h, sd);
 }
 
@@ -357,7 +357,7 @@ static void probe_too_many(void)
 {
 	fz_conn_ref r;
 	fz_harness *h = keepalive_on(&r, 3);
-	conn_of_sd(h, r.sd)->pol_ka_cnt = 1;
+	conn_of_sd(h, r.sd)->pol.ka_cnt = 1;
 	run_out(h, r.sd);
 }
 
@@ -366,7 +366,7 @@ static void keepalive_gave_up_early(void)
 {
 	fz_conn_ref r;
 	fz_harness *h = keepalive_on(&r, 3);
-	conn_of_sd(h, r.sd)->pol_ka_cnt = 5;
+	conn_of_sd(h, r.sd)->pol.ka_cnt = 5;
 	run_out(h, r.sd);
 }
 
